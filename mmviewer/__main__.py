@@ -1,0 +1,3 @@
+from mmviewer.cli import main
+
+raise SystemExit(main())
