@@ -16,9 +16,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mmviewer.core.media import Loaded
 
 
 class WeightsUnavailable(RuntimeError):
@@ -65,17 +68,36 @@ class Encoder(ABC):
     def dim(self) -> int:
         """Length of the output vectors."""
 
-    def fit(self, prepared: Sequence[Any]) -> Encoder:
-        """Fit corpus-dependent state (only when ``needs_fit``); returns self."""
+    @abstractmethod
+    def prepare(self, ref: MediaRef) -> Loaded:
+        """Load and preprocess one item; return ``Loaded(payload, notes)``.
+
+        Raise ``mmviewer.core.media.MediaError`` for bad input. Must not touch model weights, so
+        it can run in a worker thread or process.
+        """
+
+    @abstractmethod
+    def encode(self, payloads: Sequence[Any]) -> np.ndarray:
+        """Return a (len(payloads), dim) float32 array for a batch of prepared payloads."""
+
+    # -- corpus-fitted encoders (``needs_fit = True``), e.g. TF-IDF --------------------------------
+    # The job prepares the whole corpus, asks for its fingerprint, and either restores a saved
+    # state with that fingerprint or fits and saves one. The fitted state is part of ``id``.
+    def corpus_fingerprint(self, payloads: Sequence[Any]) -> str:
+        """A short stable hash of the corpus the encoder would be fitted on."""
+        raise NotImplementedError
+
+    def fit(self, payloads: Sequence[Any]) -> Encoder:
+        """Fit corpus-dependent state; returns self."""
         return self
 
-    @abstractmethod
-    def prepare(self, ref: MediaRef) -> Any:
-        """Load and preprocess one item. Raise ``mmviewer.core.media.MediaError`` for bad input."""
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain numpy arrays (saved with ``np.savez``, no pickle)."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def encode(self, prepared: Sequence[Any]) -> np.ndarray:
-        """Return a (len(prepared), dim) float32 array."""
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> Encoder:
+        """Restore a state written by ``state_arrays``; returns self."""
+        raise NotImplementedError
 
     def describe(self) -> str:
         """One line for people: what this encoder is."""
