@@ -172,11 +172,18 @@ def decode_text(data: bytes, notes: list[str]) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    encoding = best.encoding if best is not None else "cp1252"
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        encoding, text = "latin-1", data.decode("latin-1")
+    detected = best.encoding if best is not None else None
+    # Detection cannot tell Latin code pages apart in short texts (café reads as cp1250 as
+    # well as cp1252); Western Windows is by far the most common, so it wins among those.
+    # Non-Latin detections (Cyrillic, Greek, CJK, ...) are trusted.
+    candidates = [detected] if detected and not _latin_code_page(detected) else []
+    candidates += ["cp1252", detected, "latin-1"]
+    for encoding in filter(None, candidates):
+        try:
+            text = data.decode(encoding)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
     notes.append(f"not UTF-8; read as {encoding}")
     return text
 
@@ -235,3 +242,18 @@ LOADERS = {"image": load_image, "text": load_text, "audio": load_audio}
 def load(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
     """Load any media by its modality."""
     return LOADERS[ref.modality](ref, limits)
+
+
+
+_LATIN_CODE_PAGES = frozenset({
+    "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_3", "iso8859_4",
+    "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
+    "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish", "cp437", "cp850", "cp852",
+    "cp858", "cp1258", "hp_roman8",
+})
+
+
+def _latin_code_page(encoding: str) -> bool:
+    import codecs
+
+    return codecs.lookup(encoding).name.replace("-", "_") in _LATIN_CODE_PAGES

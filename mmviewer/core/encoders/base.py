@@ -37,10 +37,14 @@ class MediaRef:
     text: str | None = None
     # Cap on decoded audio duration (seconds); None means the loader's default.
     max_seconds: float | None = None
+    # The path as the user sees it, relative to the dataset folder (for messages).
+    rel: str | None = None
 
     @property
     def label(self) -> str:
         """How to name this media in a message."""
+        if self.rel is not None:
+            return self.rel
         if self.path is not None:
             return str(self.path)
         snippet = (self.text or "")[:40]

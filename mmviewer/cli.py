@@ -1,0 +1,233 @@
+"""Command line: open the GUI, or run a headless job (embed, eval, match).
+
+    mmviewer [FOLDER] [--demo]           open the window (optionally on a dataset)
+    mmviewer embed FOLDER [--json]       embed a dataset into its store
+    mmviewer eval FOLDER --query M --target M [--align METHOD]
+    mmviewer match FOLDER --item ID [--query M] [--target M] [--weights image=1,text=1]
+
+Only argparse and the standard library are imported at start-up, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+SUBCOMMANDS = ("embed", "eval", "match")
+EXIT_USAGE, EXIT_NOTHING, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def _add_encoder_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("encoders")
+    g.add_argument("--offline", action="store_true",
+                   help="use only the offline encoders (TF-IDF text, pixel image, MFCC audio): no weights, no network")
+    g.add_argument("--clip-model", default="ViT-B-32", help="open_clip model name (default: %(default)s)")
+    g.add_argument("--clip-pretrained", default="openai", metavar="TAG|PATH|local-dir:DIR",
+                   help="pretrained tag (Hugging Face hub cache), a local checkpoint file, or local-dir:DIR "
+                        "(default: %(default)s)")
+    g.add_argument("--audio", default="mfcc", choices=("mfcc", "logmel"), help="audio encoder (default: %(default)s)")
+    g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA when present)")
+    g.add_argument("--batch-size", type=int, default=None, help="encoder batch size")
+    g.add_argument("--max-audio-seconds", type=float, default=60.0,
+                   help="decode at most this much of each clip (default: %(default)s)")
+    g.add_argument("--workers", type=int, default=None, help="decoding workers (default: CPU count, max 4)")
+    g.add_argument("--no-cache", action="store_true", help="do not read or write the embedding store")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mmviewer",
+        description="Explore multimodal alignments: images, texts and audio that belong together.",
+        epilog="Headless commands: 'mmviewer embed|eval|match --help'.",
+    )
+    p.add_argument("folder", nargs="?", help="dataset folder, manifest (.csv/.jsonl) or embeddings table (.parquet/.npz)")
+    p.add_argument("--demo", action="store_true", help="open the bundled demo dataset")
+    p.add_argument("--version", action="version", version=_version())
+    _add_encoder_options(p)
+    return p
+
+
+def build_subparser(name: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"mmviewer {name}")
+    p.add_argument("folder", help="dataset folder, manifest or embeddings table")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    if name == "embed":
+        p.description = "Embed a dataset into its store (<folder>/.mmviewer) and print a summary."
+        p.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="where encoding runs (dask needs the 'dask' extra)")
+        p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
+    elif name == "eval":
+        p.description = "Evaluate cross-modal retrieval on a held-out split."
+        p.add_argument("--query", required=True, help="query modality (image, text, audio)")
+        p.add_argument("--target", required=True, help="target modality")
+        p.add_argument("--align", default="none", choices=("none", "procrustes", "ridge", "cca", "contrastive"),
+                       help="alignment method (default: %(default)s)")
+        p.add_argument("--label-column", default=None, help="metadata column for label precision@k")
+        p.add_argument("--test-size", type=float, default=0.3, help="held-out fraction (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0, help="random state for the split and fitting")
+    elif name == "match":
+        p.description = "Print the ranked matches of one item."
+        p.add_argument("--item", required=True, help="item id")
+        p.add_argument("--query", default=None, help="query modality (default: fused similar items)")
+        p.add_argument("--target", default=None, help="target modality")
+        p.add_argument("--weights", default=None, help="fusion weights, e.g. image=1,text=1,audio=0.5")
+        p.add_argument("--align", default="none", choices=("none", "procrustes", "ridge", "cca", "contrastive"))
+        p.add_argument("--k", type=int, default=10, help="number of matches (default: %(default)s)")
+    _add_encoder_options(p)
+    return p
+
+
+def _version() -> str:
+    from mmviewer import __version__
+
+    return f"mmviewer {__version__}"
+
+
+def options_from_args(args):
+    from mmviewer.core.pipeline import EmbedOptions
+
+    return EmbedOptions(
+        offline=args.offline, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
+        audio=args.audio, device=args.device, batch_size=args.batch_size,
+        max_audio_seconds=args.max_audio_seconds, workers=args.workers, use_store=not args.no_cache,
+    )
+
+
+def _eprint(*parts) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def run_embedding(args, quiet: bool = False):
+    """Open the dataset and run the embedding job with a progress bar; returns the result."""
+    from tqdm import tqdm
+
+    from mmviewer.core.pipeline import choose_encoders, embedding_job, open_path
+
+    options = options_from_args(args)
+    dataset = open_path(args.folder, options)
+    encoders, notices = ({}, []) if dataset.precomputed is not None else choose_encoders(options)
+    for notice in notices:
+        _eprint(f"note: {notice}")
+    if getattr(args, "engine", "local") == "dask":
+        from mmviewer.core.dask_engine import embedding_job_dask
+
+        gen = embedding_job_dask(dataset, options, encoders, scheduler=args.scheduler)
+    else:
+        gen = embedding_job(dataset, options, encoders)
+    bar = None
+    try:
+        while True:
+            try:
+                progress = next(gen)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            if quiet:
+                continue
+            label = f"{progress.stage} {progress.modality or ''}".strip()
+            if bar is None or bar.desc != label:
+                if bar is not None:
+                    bar.close()
+                bar = tqdm(total=progress.total, desc=label, unit="item", file=sys.stderr, leave=False)
+            bar.n = progress.done
+            bar.refresh()
+    except KeyboardInterrupt:
+        gen.close()
+        if bar is not None:
+            bar.close()
+        _eprint("Interrupted: every finished batch is saved; run the same command again to finish.")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    result.stats["notices"] = notices
+    return dataset, result
+
+
+def cmd_embed(args) -> int:
+    t0 = time.perf_counter()
+    _, result = run_embedding(args, quiet=False)
+    summary = result.summary()
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(_format_summary(summary, result.report))
+    return 0 if result.table.n_items or not result.report.skipped else EXIT_NOTHING
+
+
+def _format_summary(summary: dict, report) -> str:
+    per = ", ".join(f"{m} {n}" for m, n in summary["modalities"].items()) or "none"
+    lines = [
+        f"Items: {summary['items']} ({per})",
+        f"Encoders: " + ", ".join(f"{m}={e}" for m, e in summary["encoders"].items()),
+        f"Computed {summary['computed']}, from cache {summary['cached']}, in {summary['seconds']:.1f} s",
+    ]
+    if report.skipped or report.notes:
+        lines.append(report.format(limit=30))
+    return "\n".join(lines)
+
+
+def cmd_eval(args) -> int:
+    from mmviewer.core.evaluation import evaluate
+
+    _, result = run_embedding(args, quiet=args.json)
+    figures = evaluate(result.table, args.query, args.target, method=args.align,
+                       label_column=args.label_column, test_size=args.test_size, random_state=args.seed)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    weights = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if not _:
+            raise ValueError(f"weights must look like image=1,text=0.5 (got {part!r})")
+        weights[name.strip()] = float(value)
+    return weights
+
+
+def cmd_match(args) -> int:
+    from mmviewer.core.matching import match_item
+
+    weights = parse_weights(args.weights)
+    _, result = run_embedding(args, quiet=args.json)
+    rows = match_item(result.table, args.item, query=args.query, target=args.target,
+                      weights=weights, k=args.k, method=args.align)
+    if args.json:
+        print(json.dumps({"item": args.item, "query": args.query, "target": args.target, "matches": rows}))
+    else:
+        for rank, row in enumerate(rows, start=1):
+            mark = "  <- true partner" if row.get("is_partner") else ""
+            print(f"{rank:>3}. {row['id']}  {row['score']:.4f}{mark}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        name = argv[0]
+        args = build_subparser(name).parse_args(argv[1:])
+        handler = {"embed": cmd_embed, "eval": cmd_eval, "match": cmd_match}[name]
+        try:
+            return handler(args)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        except (FileNotFoundError, NotADirectoryError, ValueError, KeyError) as err:
+            _eprint(f"mmviewer {name}: {err.args[0] if err.args else err}")
+            return EXIT_NOTHING
+    args = build_parser().parse_args(argv)
+    from mmviewer.gui.app import run_gui
+
+    return run_gui(args)
