@@ -132,11 +132,9 @@ class EmbeddingTable:
             cols[k] = pa.array([None if x is None else str(x) for x in v], pa.string())
         for m, mat in self.vectors.items():
             flat = pa.array(np.ascontiguousarray(mat, dtype=np.float32).reshape(-1))
-            lists = pa.FixedSizeListArray.from_arrays(flat, mat.shape[1])
-            mask = pa.array(~self.present[m])
-            cols[m] = pa.FixedSizeListArray.from_arrays(flat, mat.shape[1], mask=mask) if (
-                ~self.present[m]
-            ).any() else lists
+            absent = ~self.present[m]
+            mask = pa.array(absent) if absent.any() else None
+            cols[m] = pa.FixedSizeListArray.from_arrays(flat, mat.shape[1], mask=mask)
         table = pa.table(cols)
         table = table.replace_schema_metadata(
             {f"mmviewer.encoder.{m}": e for m, e in self.encoders.items()}

@@ -171,13 +171,16 @@ def decode_text(data: bytes, notes: list[str]) -> str:
         raise MediaError("not a text file (binary content)")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    detected = best.encoding if best is not None else None
-    # Detection cannot tell Latin code pages apart in short texts (café reads as cp1250 as
-    # well as cp1252); Western Windows is by far the most common, so it wins among those.
-    # Non-Latin detections (Cyrillic, Greek, CJK, ...) are trusted.
-    candidates = [detected] if detected and not _latin_code_page(detected) else []
-    candidates += ["cp1252", detected, "latin-1"]
+    matches = list(from_bytes(data))
+    # Short texts fit many code pages equally well (café reads as cp1250 or cp1252); among the
+    # least chaotic candidates Western Windows wins, being by far the most common. Otherwise
+    # (Cyrillic, Greek, CJK, ...) the detector's best guess is trusted.
+    candidates = ["cp1252", "latin-1"]
+    if matches:
+        least = min(m.chaos for m in matches)
+        tied = [m for m in matches if m.chaos <= least + 1e-9]
+        if not any("cp1252" in m.could_be_from_charset for m in tied):
+            candidates.insert(0, tied[0].encoding)
     for encoding in filter(None, candidates):
         try:
             text = data.decode(encoding)
@@ -244,16 +247,3 @@ def load(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
     return LOADERS[ref.modality](ref, limits)
 
 
-
-_LATIN_CODE_PAGES = frozenset({
-    "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_3", "iso8859_4",
-    "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
-    "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish", "cp437", "cp850", "cp852",
-    "cp858", "cp1258", "hp_roman8",
-})
-
-
-def _latin_code_page(encoding: str) -> bool:
-    import codecs
-
-    return codecs.lookup(encoding).name.replace("-", "_") in _LATIN_CODE_PAGES
