@@ -1,0 +1,87 @@
+"""Layouts: PCA, exact kNN for UMAP, warm starts, placement of rows beyond the fit sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmviewer.core.embeddings import l2_normalise
+from mmviewer.core.layout import align_to, exact_knn, pca_layout, place_by_neighbours, umap_layout
+
+
+def clusters(n_per=60, k=4, d=32, seed=0, spread=0.15):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, d))
+    x = np.concatenate([c + spread * rng.standard_normal((n_per, d)) for c in centres])
+    return l2_normalise(x), np.repeat(np.arange(k), n_per)
+
+
+def separation(y, labels):
+    """Mean between-centroid distance over mean within-cluster spread (> 1 means separated)."""
+    cents = np.stack([y[labels == c].mean(0) for c in np.unique(labels)])
+    within = np.mean([np.linalg.norm(y[labels == c] - cents[c], axis=1).mean() for c in np.unique(labels)])
+    between = np.mean([np.linalg.norm(a - b) for i, a in enumerate(cents) for b in cents[i + 1:]])
+    return between / within
+
+
+def test_pca_matches_sklearn_up_to_sign():
+    from sklearn.decomposition import PCA
+
+    x, _ = clusters(d=300)
+    ours = pca_layout(x)
+    ref = PCA(2).fit_transform(x)
+    for j in range(2):
+        c = np.corrcoef(ours[:, j], ref[:, j])[0, 1]
+        assert abs(c) > 0.999
+
+
+def test_pca_on_sample_still_separates_clusters():
+    x, labels = clusters(n_per=500)
+    assert separation(pca_layout(x, sample=300), labels) > 3
+
+
+def test_exact_knn_matches_brute_force():
+    x, _ = clusters(n_per=30)
+    idx, dist = exact_knn(x, 5)
+    assert (idx[:, 0] == np.arange(len(x))).all() and np.allclose(dist[:, 0], 0)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    brute = np.argsort(-sims, axis=1)[:, :4]
+    assert (np.sort(idx[:, 1:], axis=1) == np.sort(brute, axis=1)).mean() > 0.99
+    np.testing.assert_allclose(dist[:, 1], 1 - sims[np.arange(len(x)), brute[:, 0]], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_umap_cold_and_warm_keep_clusters_and_warm_stays_close():
+    x, labels = clusters()
+    cold = umap_layout(x, random_state=0)
+    assert cold.shape == (len(x), 2) and separation(cold, labels) > 3
+    warm = align_to(umap_layout(x, init=cold, n_epochs=30, random_state=0), cold)
+    assert separation(warm, labels) > 3
+    # Warm-started from the same data, points move little relative to the map's size.
+    size = np.ptp(cold, axis=0).max()
+    assert np.median(np.linalg.norm(warm - cold, axis=1)) < 0.15 * size
+
+
+def test_rows_beyond_the_fit_sample_land_in_their_cluster():
+    x, labels = clusters(n_per=100)
+    fit = np.arange(0, len(x), 2)
+    y_fit = pca_layout(x[fit])
+    placed = place_by_neighbours(x[1::2], x[fit], y_fit)
+    cents = np.stack([y_fit[labels[fit] == c].mean(0) for c in range(4)])
+    nearest = np.argmin(np.linalg.norm(placed[:, None] - cents[None], axis=2), axis=1)
+    assert (nearest == labels[1::2]).mean() > 0.95
+
+
+def test_align_to_undoes_rotation_scale_and_shift():
+    rng = np.random.default_rng(3)
+    old = rng.standard_normal((50, 2)).astype(np.float32)
+    theta = 1.1
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    new = (old @ rot) * 7.0 + 3.0
+    np.testing.assert_allclose(align_to(new, old), old, atol=1e-4)
+
+
+def test_tiny_inputs():
+    assert pca_layout(np.zeros((0, 5))).shape == (0, 2)
+    assert umap_layout(np.eye(3, 5, dtype=np.float32)).shape == (3, 2)
