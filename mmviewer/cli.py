@@ -162,7 +162,7 @@ def _format_summary(summary: dict, report) -> str:
     per = ", ".join(f"{m} {n}" for m, n in summary["modalities"].items()) or "none"
     lines = [
         f"Items: {summary['items']} ({per})",
-        f"Encoders: " + ", ".join(f"{m}={e}" for m, e in summary["encoders"].items()),
+        "Encoders: " + ", ".join(f"{m}={e}" for m, e in summary["encoders"].items()),
         f"Computed {summary['computed']}, from cache {summary['cached']}, in {summary['seconds']:.1f} s",
     ]
     if report.skipped or report.notes:
@@ -198,19 +198,47 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
     return weights
 
 
-def cmd_match(args) -> int:
-    from mmviewer.core.matching import match_item
+def match_rows(table, item_id: str, query, target, weights, k: int, method: str) -> tuple[dict, list[dict]]:
+    """The match list ``mmviewer match`` prints: cross-modal (query and target), fused -> target
+    (target only), or fused similar items (neither)."""
+    from mmviewer.core.workspace import Workspace
 
+    ws = Workspace(table)
+    row = table.index_of(item_id)
+    weights = weights or {m: 1.0 for m in table.modalities}
+    for m in (query, target):
+        if m is not None and m not in table.modalities:
+            raise ValueError(f"modality {m!r} is not in this dataset (it has {', '.join(table.modalities)})")
+    if query and target:
+        result = ws.cross_matches(row, query, target, method, k)
+    elif target:
+        result = ws.fused_matches(row, weights, target, method, k)
+    else:
+        result = ws.similar(row, weights, k)
+    rows = [
+        {"id": str(table.ids[r]), "score": round(float(s), 6), "is_partner": int(r) == row}
+        for r, s in zip(result.rows, result.scores, strict=True)
+    ]
+    info = {"method": result.method, "partner_rank": result.partner_rank,
+            "in_training": result.in_training, "note": result.note}
+    return info, rows
+
+
+def cmd_match(args) -> int:
     weights = parse_weights(args.weights)
     _, result = run_embedding(args, quiet=args.json)
-    rows = match_item(result.table, args.item, query=args.query, target=args.target,
-                      weights=weights, k=args.k, method=args.align)
+    info, rows = match_rows(result.table, args.item, args.query, args.target, weights, args.k, args.align)
     if args.json:
-        print(json.dumps({"item": args.item, "query": args.query, "target": args.target, "matches": rows}))
-    else:
-        for rank, row in enumerate(rows, start=1):
-            mark = "  <- true partner" if row.get("is_partner") else ""
-            print(f"{rank:>3}. {row['id']}  {row['score']:.4f}{mark}")
+        print(json.dumps({"item": args.item, "query": args.query, "target": args.target, **info,
+                          "matches": rows}))
+        return 0
+    if info["note"]:
+        print(info["note"])
+    for rank, row in enumerate(rows, start=1):
+        mark = "  <- true partner" if row["is_partner"] else ""
+        print(f"{rank:>3}. {row['id']}  {row['score']:.4f}{mark}")
+    if info["partner_rank"] is not None:
+        print(f"True partner's rank: {info['partner_rank']} (method {info['method']})")
     return 0
 
 

@@ -1,0 +1,116 @@
+"""The app's view state: one small, Qt-free, evented model that links every panel.
+
+Each panel takes the state in its constructor, writes what the user does (select an item, move
+a slider) and redraws on the events it cares about: ``state.events.current.connect(...)``.
+Panels never talk to each other directly. Assigning a field emits its event only when the value
+really changes (psygnal's evented dataclass), so feedback loops end by themselves.
+
+Collections are immutable (tuples, frozen mappings): assign a new value to change one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from psygnal import evented
+
+#: What the map colours points by: modality availability, match correctness, or "meta:<col>".
+COLOUR_MODALITIES = "modalities"
+COLOUR_MATCH = "match"
+META_PREFIX = "meta:"
+
+MAP_ITEMS = "items"  # one point per item (fused)
+MAP_MODALITIES = "modalities"  # one point per item and modality, joined by lines
+
+#: "auto": zero-shot where two modalities share a space (CLIP image/text), else a learned map.
+METHODS = ("auto", "none", "procrustes", "ridge", "cca", "contrastive")
+
+
+@evented
+@dataclass
+class ViewState:
+    """What the user is looking at. Rows index the current :class:`EmbeddingTable`."""
+
+    weights: tuple[tuple[str, float], ...] = ()
+    method: str = "auto"
+    current: int = -1
+    selection: tuple[int, ...] = ()
+    colour_by: str = COLOUR_MODALITIES
+    map_mode: str = MAP_ITEMS
+    highlight: tuple[int, ...] = ()
+    k: int = 10
+
+    # -- conveniences -------------------------------------------------------------------------
+    @property
+    def weight_map(self) -> dict[str, float]:
+        return dict(self.weights)
+
+    def set_weight(self, modality: str, value: float) -> None:
+        w = self.weight_map
+        w[modality] = float(value)
+        self.weights = tuple(sorted(w.items()))
+
+    def reset(self, modalities: list[str]) -> None:
+        """Defaults for a newly opened table: equal weights, nothing selected."""
+        self.current = -1
+        self.selection = ()
+        self.highlight = ()
+        self.weights = tuple((m, 1.0) for m in modalities)
+
+    # -- sessions (saved with the dataset) -------------------------------------------------------
+    def to_session(self, ids) -> dict:
+        """A JSON-ready snapshot; rows are saved as item ids so a rescan cannot shift them."""
+        data = asdict(self)
+        data["weights"] = dict(self.weights)
+        data["current"] = str(ids[self.current]) if 0 <= self.current < len(ids) else None
+        data["selection"] = [str(ids[i]) for i in self.selection if 0 <= i < len(ids)]
+        data.pop("highlight")
+        return data
+
+    def apply_session(self, data: dict | None, index_of) -> None:
+        """Restore a snapshot; ``index_of(id)`` maps ids to rows (KeyError for vanished items)."""
+        if not data:
+            return
+
+        def rows(ids):
+            out = []
+            for item in ids or ():
+                try:
+                    out.append(index_of(item))
+                except KeyError:
+                    pass
+            return tuple(out)
+
+        weights = data.get("weights")
+        if isinstance(weights, dict):
+            known = self.weight_map
+            known.update({m: float(v) for m, v in weights.items() if m in known and _is_weight(v)})
+            self.weights = tuple(sorted(known.items()))
+        if data.get("method") in METHODS:
+            self.method = data["method"]
+        if isinstance(data.get("colour_by"), str):
+            self.colour_by = data["colour_by"]
+        if data.get("map_mode") in (MAP_ITEMS, MAP_MODALITIES):
+            self.map_mode = data["map_mode"]
+        if isinstance(data.get("k"), int) and 1 <= data["k"] <= 1000:
+            self.k = data["k"]
+        self.selection = rows(data.get("selection"))
+        current = rows([data["current"]] if data.get("current") else [])
+        self.current = current[0] if current else -1
+
+
+def _is_weight(v) -> bool:
+    try:
+        return float(v) >= 0
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass
+class Notice:
+    """A message for the status bar / notification area; ``path`` names the file when relevant."""
+
+    text: str
+    level: str = "info"  # info, warning, error
+    path: str | None = None
+    details: list[str] = field(default_factory=list)

@@ -1,0 +1,226 @@
+"""Everything the panels ask of one embedding table, Qt-free and cached.
+
+A :class:`Workspace` wraps an :class:`EmbeddingTable` and answers: the cross-modal match list of
+an item (query modality -> target modality, through the chosen alignment), the fused "similar
+items" list, the fused -> target list, the vectors a layout needs, and the metrics of the current
+method and weights. Learned aligners are fitted once per (query, target, method) on a seeded
+training split of the paired items, so the held-out metrics stay honest and a match list can say
+whether the item it shows was used for fitting.
+
+Weight changes re-enter at fusion only: aligners, projected matrices and per-item scorers are
+cached and reused, so a slider drag costs elementwise work over N (see :mod:`mmviewer.core.fusion`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmviewer.core.alignment import Aligner, make_aligner, paired_split
+from mmviewer.core.embeddings import EmbeddingTable, l2_normalise
+from mmviewer.core.fusion import FusedScorer, fused_vectors, validate_weights
+from mmviewer.core.matching import top_k_rows
+
+#: Learned method used by "auto" when two modalities do not share a space.
+AUTO_LEARNED = "ridge"
+TOWER_SUFFIXES = ("/image", "/text")
+
+
+@dataclass
+class MatchList:
+    """A ranked list for one query item."""
+
+    query_row: int
+    rows: np.ndarray  # (k,) item rows, best first
+    scores: np.ndarray  # (k,)
+    partner_rank: int | None  # 1-based rank of the query's own item among targets (None: n/a)
+    method: str  # the method actually used ("none", "ridge", ... or "fused")
+    in_training: bool = False  # the query item's pair was used to fit the aligner
+    note: str = ""
+
+    def is_partner(self, i: int) -> bool:
+        return int(self.rows[i]) == self.query_row
+
+
+def encoder_space(encoder_id: str) -> str:
+    """Encoders whose ids differ only by the CLIP tower suffix share one embedding space."""
+    for suffix in TOWER_SUFFIXES:
+        if encoder_id.endswith(suffix):
+            return encoder_id[: -len(suffix)]
+    return encoder_id
+
+
+class Workspace:
+    """Cached analysis of one table; safe to call from one worker thread at a time per cache."""
+
+    def __init__(self, table: EmbeddingTable, test_size: float = 0.3, random_state: int = 0):
+        self.table = table
+        self.test_size = test_size
+        self.random_state = random_state
+        self._lock = threading.RLock()
+        self._aligners: dict[tuple[str, str, str], tuple[Aligner, np.ndarray, np.ndarray]] = {}
+        self._projected: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._scorers: OrderedDict[int, FusedScorer] = OrderedDict()
+
+    # -- spaces and methods -------------------------------------------------------------------
+    def shares_space(self, a: str, b: str) -> bool:
+        t = self.table
+        if a == b:
+            return True
+        if t.dim(a) != t.dim(b):
+            return False
+        ea, eb = t.encoders.get(a, ""), t.encoders.get(b, "")
+        if ea.startswith("precomputed:") and eb.startswith("precomputed:"):
+            return True  # equal dims in a precomputed table: assume one model made both
+        return encoder_space(ea) == encoder_space(eb)
+
+    def resolve_method(self, query: str, target: str, method: str) -> str:
+        if method == "auto":
+            return "none" if self.shares_space(query, target) else AUTO_LEARNED
+        return method
+
+    def aligner(self, query: str, target: str, method: str) -> tuple[Aligner, np.ndarray, np.ndarray]:
+        """``(fitted aligner, train rows, test rows)`` for a modality pair (cached)."""
+        method = self.resolve_method(query, target, method)
+        key = (query, target, method)
+        with self._lock:
+            if key not in self._aligners:
+                paired = self.table.paired(query, target)
+                if len(paired) < 4:
+                    raise ValueError(
+                        f"only {len(paired)} items have both {query} and {target}; "
+                        "at least 4 are needed to align them"
+                    )
+                train, test = paired_split(paired, self.test_size, self.random_state)
+                params = {"random_state": self.random_state} if method == "contrastive" else {}
+                model = make_aligner(method, **params)
+                model.fit(self.table.vectors[query][train], self.table.vectors[target][train])
+                self._aligners[key] = (model, train, test)
+            return self._aligners[key]
+
+    def projected(self, query: str, target: str, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """All items' query-side and target-side vectors in the pair's shared space (unit rows;
+        zero rows for items lacking the modality)."""
+        method = self.resolve_method(query, target, method)
+        key = (query, target, method)
+        with self._lock:
+            if key not in self._projected:
+                if query == target:
+                    v = self.table.vectors[query]
+                    self._projected[key] = (v, v)
+                else:
+                    model, _, _ = self.aligner(query, target, method)
+                    t = self.table
+                    qa = _masked(model.transform_a, t.vectors[query], t.present[query])
+                    tb = _masked(model.transform_b, t.vectors[target], t.present[target])
+                    self._projected[key] = (qa, tb)
+            return self._projected[key]
+
+    # -- match lists --------------------------------------------------------------------------
+    def cross_matches(self, row: int, query: str, target: str, method: str, k: int = 10) -> MatchList:
+        """The ``k`` items whose ``target`` media best match item ``row``'s ``query`` media."""
+        t = self.table
+        resolved = self.resolve_method(query, target, method)
+        if not t.present[query][row]:
+            return MatchList(row, np.empty(0, np.int64), np.empty(0, np.float32), None, resolved,
+                             note=f"this item has no {query}")
+        qa, tb = self.projected(query, target, resolved)
+        scores = tb @ qa[row]
+        scores[~t.present[target]] = -np.inf
+        if query == target:
+            scores[row] = -np.inf
+        in_training = False
+        if query != target and resolved != "none":
+            in_training = bool(np.isin(row, self.aligner(query, target, resolved)[1]))
+        return self._ranked(row, scores, k, resolved, in_training, partner=query != target)
+
+    def similar(self, row: int, weights: Mapping[str, float], k: int = 10) -> MatchList:
+        """Fused "items similar to this one" (recommendation); excludes the item itself."""
+        scorer = self._scorer(row)
+        scores = scorer.scores(weights)
+        scores[~scorer.support(weights)] = -np.inf
+        scores[row] = -np.inf
+        return self._ranked(row, scores, k, "fused", False, partner=False)
+
+    def fused_matches(self, row: int, weights: Mapping[str, float], target: str, method: str,
+                      k: int = 10) -> MatchList:
+        """Rank items' ``target`` media by the weighted mean, over the query item's modalities m,
+        of the m -> target similarity (each through its own alignment)."""
+        t = self.table
+        w = validate_weights(weights)
+        total = np.zeros(t.n_items, np.float32)
+        weight_sum = 0.0
+        for m in t.modalities:
+            wm = w.get(m, 0.0)
+            if wm <= 0 or not t.present[m][row]:
+                continue
+            qa, tb = self.projected(m, target, method)
+            total += wm * (tb @ qa[row])
+            weight_sum += wm
+        if weight_sum == 0:
+            return MatchList(row, np.empty(0, np.int64), np.empty(0, np.float32), None, "fused",
+                             note="no weighted modality on this item")
+        scores = total / weight_sum
+        scores[~t.present[target]] = -np.inf
+        return self._ranked(row, scores, k, "fused", False, partner=True)
+
+    def _ranked(self, row, scores, k, method, in_training, partner: bool) -> MatchList:
+        idx, val = top_k_rows(scores, k)
+        keep = idx >= 0
+        rank = None
+        if partner and np.isfinite(scores[row]):
+            rank = int((scores > scores[row]).sum()) + 1
+        return MatchList(row, idx[keep], val[keep], rank, method, in_training)
+
+    def _scorer(self, row: int) -> FusedScorer:
+        with self._lock:
+            scorer = self._scorers.pop(row, None) or FusedScorer(self.table, row)
+            self._scorers[row] = scorer
+            while len(self._scorers) > 8:
+                self._scorers.popitem(last=False)
+            return scorer
+
+    # -- layouts ------------------------------------------------------------------------------
+    def fused_vectors(self, weights: Mapping[str, float]) -> np.ndarray:
+        return fused_vectors(self.table, weights)
+
+    def modality_points(self, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (item, modality) as a point in one space, for the per-modality line view.
+
+        The reference space is the first modality's (image when present); other modalities are
+        mapped into it zero-shot where they share it, else by ridge regression (which lands in
+        the reference space itself, unlike CCA or contrastive heads whose space is per pair).
+
+        Returns ``(vectors (P, d), item rows (P,), modality index (P,))``.
+        """
+        t = self.table
+        mods = t.modalities
+        ref = mods[0]
+        vecs, rows, which = [], [], []
+        for j, m in enumerate(mods):
+            present = np.flatnonzero(t.present[m])
+            if m == ref:
+                v = t.vectors[m][present]
+            else:
+                pair_method = "none" if self.shares_space(m, ref) else (
+                    method if method in ("ridge",) else "ridge")
+                qa, _ = self.projected(m, ref, pair_method)
+                v = qa[present]
+            vecs.append(v)
+            rows.append(present)
+            which.append(np.full(len(present), j, np.int8))
+        return l2_normalise(np.concatenate(vecs)), np.concatenate(rows), np.concatenate(which)
+
+
+def _masked(transform, x: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Apply ``transform`` to present rows only; absent rows stay zero."""
+    out = None
+    rows = np.flatnonzero(present)
+    y = l2_normalise(np.asarray(transform(x[rows]), dtype=np.float32))
+    out = np.zeros((len(x), y.shape[1]), np.float32)
+    out[rows] = y
+    return out
