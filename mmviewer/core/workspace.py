@@ -168,6 +168,38 @@ class Workspace:
         scores[~t.present[target]] = -np.inf
         return self._ranked(row, scores, k, "fused", False, partner=True)
 
+    def query_vector(self, vector: np.ndarray, source: str, weights: Mapping[str, float],
+                     method: str, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """Rank items against a free query embedded in ``source``'s space (e.g. typed text).
+
+        Each weighted modality m of an item is compared with the query mapped source -> m, and
+        the item's score is the weighted mean over the modalities it has.
+        """
+        t = self.table
+        w = validate_weights(weights)
+        q = l2_normalise(np.asarray(vector, np.float32)[None, :])
+        num = np.zeros(t.n_items, np.float32)
+        den = np.zeros(t.n_items, np.float32)
+        for m in t.modalities:
+            wm = w.get(m, 0.0)
+            if wm <= 0:
+                continue
+            if m == source:
+                qm, targets = q[0], t.vectors[m]
+            else:
+                try:
+                    model, _, _ = self.aligner(source, m, method)
+                except ValueError:
+                    continue  # too few pairs to map the query into this modality
+                qm = l2_normalise(np.asarray(model.transform_a(q), np.float32))[0]
+                targets = self.projected(source, m, method)[1]
+            num += wm * (targets @ qm)
+            den += wm * t.present[m]
+        scores = np.where(den > 0, num / np.maximum(den, 1e-12), -np.inf).astype(np.float32)
+        idx, val = top_k_rows(scores, k)
+        keep = idx >= 0
+        return idx[keep], val[keep]
+
     def _ranked(self, row, scores, k, method, in_training, partner: bool) -> MatchList:
         idx, val = top_k_rows(scores, k)
         keep = idx >= 0

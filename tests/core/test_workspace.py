@@ -90,3 +90,13 @@ def test_too_few_pairs_is_a_clear_error():
     t = planted().subset(np.arange(3, 6))
     with pytest.raises(ValueError, match="at least 4"):
         Workspace(t).aligner("audio", "image", "ridge")
+
+
+def test_free_query_vector_finds_its_item_through_every_weighted_modality():
+    t = planted()
+    ws = Workspace(t)
+    q = t.vectors["text"][42]
+    rows, scores = ws.query_vector(q, "text", {"image": 1, "text": 0, "audio": 0}, "auto", k=3)
+    assert rows[0] == 42 and np.all(np.diff(scores) <= 0)
+    rows, _ = ws.query_vector(q, "text", {"image": 0, "text": 0, "audio": 1}, "auto", k=3)
+    assert 42 in rows  # via the learned text -> audio alignment

@@ -1,0 +1,71 @@
+"""The controller runs jobs off the UI thread and drops stale results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_set_table_resets_state_and_lays_out_pca_then_umap(qtbot, controller):
+    kinds = []
+    controller.layout_ready.connect(lambda pos, kind: kinds.append((kind, pos.shape)))
+    assert controller.state.weight_map == {"image": 1.0, "text": 1.0, "audio": 1.0}
+    with qtbot.waitSignal(controller.layout_ready, timeout=120_000, check_params_cb=lambda p, k: k == "umap"):
+        controller.request_layout(cold=True)
+    assert ("pca", (30, 2)) in kinds and kinds[-1] == ("umap", (30, 2))
+
+
+def test_metrics_cover_each_modality_pair(qtbot, controller):
+    with qtbot.waitSignal(controller.metrics_ready, timeout=60_000) as blocker:
+        controller.request_metrics()
+    result = blocker.args[0]
+    pairs = {(p["query"], p["target"]) for p in result["pairs"]}
+    assert ("text", "image") in pairs and ("audio", "image") in pairs
+    by_pair = {(p["query"], p["target"]): p for p in result["pairs"]}
+    assert by_pair[("text", "image")]["method"] == "none"
+    assert by_pair[("audio", "image")]["method"] == "ridge"
+    assert result["fusion"] is not None
+
+
+def test_newest_request_wins(qtbot, controller):
+    """Three quick weight changes produce results for the last weights only."""
+    seen = []
+    controller.metrics_ready.connect(lambda r: seen.append(r["weights"]))
+    for w in (0.1, 0.2, 0.3):
+        controller.state.set_weight("audio", w)
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1]["audio"] == 0.3, timeout=60_000)
+    qtbot.wait(200)
+    assert all(s["audio"] in (1.0, 0.3) for s in seen)  # 0.1 and 0.2 were superseded
+
+
+def test_worker_errors_become_notices(qtbot, controller):
+    from mmviewer.core.state import Notice
+
+    with qtbot.waitSignal(controller.notice, timeout=10_000) as blocker:
+        controller.open_path(controller.dataset.root / "does-not-exist")
+    notice = blocker.args[0]
+    assert isinstance(notice, Notice) and notice.level == "error" and "does-not-exist" in notice.text
+
+
+def test_session_round_trip(qtbot, tmp_path, make):
+    from mmviewer.core.dataset import open_dataset
+    from mmviewer.core.state import ViewState
+    from mmviewer.gui.controller import AppController
+    from tests.gui.conftest import planted_table
+
+    folder = tmp_path / "ds"
+    for i in range(30):
+        make.text(folder / f"item{i:02d}.txt", f"text {i}")
+    ds = open_dataset(folder)
+    ctrl = AppController(ViewState())
+    ctrl.set_table(planted_table(), ds)
+    ctrl.state.current = 7
+    ctrl.state.set_weight("audio", 0.25)
+    ctrl.state.method = "cca"
+    ctrl.save_session()
+    ctrl.shutdown()
+    again = AppController(ViewState())
+    again.set_table(planted_table(), ds)
+    assert again.state.current == 7 and again.state.method == "cca"
+    assert again.state.weight_map["audio"] == 0.25
+    again.shutdown()
+    assert np.isfinite(again.state.weight_map["image"])
