@@ -66,6 +66,7 @@ class AppController(QObject):
         self.positions: np.ndarray | None = None
         self.layout_kind = ""
         self._store: EmbeddingStore | None = None
+        self._items_by_id: dict | None = None
         self._cancel = threading.Event()
         self._slots = {name: _Slot() for name in ("embed", "layout", "modlayout", "metrics", "query")}
         self._relayout_timer = QTimer(self, singleShot=True, interval=RELAYOUT_DEBOUNCE_MS)
@@ -114,6 +115,7 @@ class AppController(QObject):
     def set_table(self, table, dataset=None, result: EmbedResult | None = None) -> None:
         """Show ``table`` (also used directly by tests and for precomputed tables)."""
         self.dataset, self.result = dataset, result
+        self._items_by_id = None
         self.workspace = Workspace(table)
         self.positions, self.layout_kind = None, ""
         for slot in self._slots.values():
@@ -133,6 +135,14 @@ class AppController(QObject):
         self.request_metrics()
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
+
+    def item(self, row: int):
+        """The dataset item (media references, metadata) shown at table row ``row``, or None."""
+        if self.dataset is None or self.workspace is None or not 0 <= row < self.workspace.table.n_items:
+            return None
+        if self._items_by_id is None:
+            self._items_by_id = {it.id: it for it in self.dataset.items}
+        return self._items_by_id.get(str(self.workspace.table.ids[row]))
 
     # -- layouts ------------------------------------------------------------------------------
     def _on_state_weights(self, _value) -> None:

@@ -69,3 +69,17 @@ def test_session_round_trip(qtbot, tmp_path, make):
     assert again.state.weight_map["audio"] == 0.25
     again.shutdown()
     assert np.isfinite(again.state.weight_map["image"])
+
+
+def test_thumbnails_decode_in_the_background_and_cache(qtbot, controller):
+    from mmviewer.gui.thumbnails import ThumbnailCache
+
+    cache = ThumbnailCache(controller, size=32)
+    assert cache.get(3) is None
+    with qtbot.waitSignal(cache.ready, timeout=10_000) as blocker:
+        pass
+    assert blocker.args == [3]
+    img = cache.get(3)
+    assert img is not None and max(img.width(), img.height()) == 32
+    assert cache.caption(3) == "a red thing number 3"
+    assert controller.item(3).id == "item03"
