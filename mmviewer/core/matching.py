@@ -182,7 +182,7 @@ def assign(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -------
     rows, cols : (min(nq, nt),) int64
     """
-    s = np.asarray(similarity, dtype=np.float64)
+    s = np.asarray(similarity)
     if s.ndim != 2:
         raise ValueError(f"similarity must be 2-D, got shape {s.shape}")
     if s.size > MAX_ASSIGNMENT_CELLS:
@@ -190,6 +190,7 @@ def assign(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f"one-to-one assignment of {s.shape[0]} x {s.shape[1]} is too large "
             f"(limit {MAX_ASSIGNMENT_CELLS} cells); subsample the items first"
         )
+    s = s.astype(np.float64)
     if not np.isfinite(s).all():
         raise ValueError("similarity contains NaN or infinite values")
     from scipy.optimize import linear_sum_assignment
