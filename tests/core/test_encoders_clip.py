@@ -276,6 +276,8 @@ def test_bad_names_and_files_give_clear_errors(tiny, tmp_path):
         ClipImageEncoder("ViT-B-32", "no_such_tag")
     with pytest.raises(WeightsUnavailable, match="not found"):
         ClipImageEncoder("ViT-B-32", str(tmp_path / "missing.pt"))
+    with pytest.raises(ValueError, match="no CLIP weights named"):  # never a silent random init
+        ClipImageEncoder("ViT-B-32", "")
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes((tiny / "tiny.safetensors").read_bytes()[:100_000])
     with pytest.raises(ValueError, match="truncated"):
@@ -331,3 +333,13 @@ def test_long_text_and_queries(tiny):
 
 def torch_equal(a, b) -> bool:
     return bool((a == b).all())
+
+
+def test_folder_path_without_prefix_and_descriptions(tiny):
+    plain = ClipTextEncoder("ViT-B-32", str(tiny / "folder"))
+    assert plain.id == ClipTextEncoder("ViT-B-32", f"local-dir:{tiny / 'folder'}").id
+    assert plain.describe().startswith("CLIP local-dir:") and plain.describe().endswith("32-d")
+    assert (
+        f"(checkpoint {tiny / 'tiny.pt'})"
+        in ClipImageEncoder(TINY, str(tiny / "tiny.pt")).describe()
+    )

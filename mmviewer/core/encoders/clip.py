@@ -24,7 +24,7 @@ import numpy as np
 
 from mmviewer.core import media
 from mmviewer.core.encoders.base import Encoder, MediaRef
-from mmviewer.core.encoders.clip_weights import WeightsSource, resolve_weights
+from mmviewer.core.encoders.clip_weights import WeightsSource, resolve_weights, weights_files
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,15 @@ def clear_cache() -> None:
 
 
 def _stat(source: WeightsSource) -> tuple:
-    path = source.checkpoint or source.folder
-    try:
-        st = path.stat() if path is not None else None
-    except OSError:
-        return ()
-    return (st.st_size, st.st_mtime_ns) if st else ()
+    """(size, mtime_ns) of each local weights file: a change means different weights."""
+    out = []
+    for path in weights_files(source):
+        try:
+            st = path.stat()
+        except OSError:
+            st = None
+        out.append((st.st_size, st.st_mtime_ns) if st else None)
+    return tuple(out)
 
 
 def _build(source: WeightsSource, device: str) -> LoadedClip:
@@ -273,8 +276,15 @@ class _ClipTower(Encoder):
         return self
 
     def describe(self) -> str:
-        what = self.source.pretrained if self.source.kind != "file" else self.source.checkpoint.name
-        return f"CLIP {self.source.model} ({what}), {self.tower} tower, {self.dim}-d"
+        src = self.source
+        what = {
+            "tag": f"{src.model} ({src.pretrained})",
+            "file": f"{src.model} (checkpoint {src.pretrained})",
+            "local-dir": f"local-dir:{src.folder}",
+            "hf-hub": f"hf-hub:{src.pretrained}",
+            "random": f"{src.model} (random init: meaningless vectors, for benchmarks)",
+        }[src.kind]
+        return f"CLIP {what}, {self.tower} tower, {self.dim}-d"
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

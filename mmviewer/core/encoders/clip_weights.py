@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -119,7 +118,12 @@ def resolve_weights(
             return _resolve_hf_hub(value[len(HF_HUB) :].strip("/"), allow_download)
     model = model.replace("/", "-")  # open_clip accepts 'ViT-B/32' and means 'ViT-B-32'
     _check_model_name(model)
-    if pretrained.lower() in RANDOM or not pretrained:
+    if not pretrained:  # never a silent random init: its vectors would look real
+        raise ValueError(
+            f"no CLIP weights named for {model}: give a pretrained tag, a checkpoint file or "
+            "local-dir:/folder"
+        )
+    if pretrained.lower() in RANDOM:
         return WeightsSource("random", model, "random")
     from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
@@ -127,6 +131,8 @@ def resolve_weights(
     if tag_cfg:
         return _resolve_tag(model, pretrained, tag_cfg, allow_download)
     path = Path(pretrained).expanduser()
+    if path.is_dir() and (path / "open_clip_config.json").is_file():
+        return _resolve_local_dir(path)  # a folder given without the local-dir: prefix
     if path.is_file():
         check_checkpoint_file(path)
         return WeightsSource("file", model, pretrained, checkpoint=path.resolve())
@@ -212,6 +218,16 @@ def _resolve_local_dir(folder: Path) -> WeightsSource:
     return WeightsSource("local-dir", str(folder), str(folder), folder=folder.resolve())
 
 
+def weights_files(source: WeightsSource) -> list[Path]:
+    """The local files whose content the loaded model depends on."""
+    if source.checkpoint is not None:
+        return [source.checkpoint]
+    if source.folder is not None:
+        ckpt = find_folder_checkpoint(source.folder)
+        return [source.folder / "open_clip_config.json", *([ckpt] if ckpt else [])]
+    return []
+
+
 # -- the hub cache and the network ------------------------------------------------------------------
 def hf_cache_dir() -> str:
     """The Hugging Face hub cache folder, read from the environment now (not at import time)."""
@@ -254,19 +270,46 @@ def network_blocked(allow_download: bool = True) -> str | None:
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
             return f"{var} is set"
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     host = endpoint.split("://", 1)[-1].split("/", 1)[0]
-    name, _, port = host.partition(":")
     with _probe_lock:
-        when, reason = _probe.get(host, (0.0, None))
+        when, reason = _probe.get(endpoint, (0.0, None))
         if time.monotonic() - when > _PROBE_TTL_S:
-            try:
-                socket.create_connection((name, int(port or 443)), timeout=_PROBE_TIMEOUT_S).close()
-                reason = None
-            except OSError as err:
-                reason = f"{host} is unreachable ({err.strerror or type(err).__name__})"
-            _probe[host] = (time.monotonic(), reason)
+            reason = _head_within(endpoint, _PROBE_TIMEOUT_S)
+            reason = reason and f"{host} is unreachable ({reason})"
+            _probe[endpoint] = (time.monotonic(), reason)
     return reason
+
+
+def _head_within(url: str, timeout: float) -> str | None:
+    """HTTP HEAD ``url``; None when it answers (status < 400), else why not.
+
+    An HTTP answer, not just a TCP connect: some networks accept every connection and then
+    refuse or stall. Runs in a daemon thread so a hanging DNS lookup (which ignores socket
+    timeouts) cannot hold the caller longer than ``timeout``.
+    """
+    import urllib.error
+    import urllib.request
+
+    result: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            request = urllib.request.Request(url, method="HEAD")
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                result.append(None if response.status < 400 else f"HTTP {response.status}")
+        except urllib.error.HTTPError as err:  # 405: a server that only refuses HEAD is up
+            result.append(None if err.code == 405 else f"HTTP {err.code}")
+        except urllib.error.URLError as err:
+            reason = err.reason
+            result.append(getattr(reason, "strerror", None) or str(reason))
+        except Exception as err:  # socket timeouts, TLS errors, bad URLs
+            result.append(str(err) or type(err).__name__)
+
+    worker = threading.Thread(target=attempt, name="mmviewer-hub-probe", daemon=True)
+    worker.start()
+    worker.join(timeout + 0.5)
+    return result[0] if result else f"no answer within {timeout:g} s"
 
 
 def missing_message(what: str, reason: str, looked: list[str]) -> str:
