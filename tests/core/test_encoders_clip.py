@@ -13,7 +13,13 @@ import time
 import numpy as np
 import pytest
 
-from mmviewer.core.encoders import WeightsUnavailable, clip_weights, default_encoders, embed_query
+from mmviewer.core.encoders import (
+    WeightsUnavailable,
+    clip_weights,
+    default_encoders,
+    embed_query,
+    hub,
+)
 from mmviewer.core.encoders.base import MediaRef
 from mmviewer.core.encoders.clip import (
     ClipImageEncoder,
@@ -76,9 +82,9 @@ def _offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    clip_weights._probe.clear()
+    hub._probe.clear()
     yield
-    clip_weights._probe.clear()
+    hub._probe.clear()
 
 
 def _images(tmp_path, n=3):
