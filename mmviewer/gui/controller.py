@@ -21,6 +21,7 @@ from superqt.utils import create_worker
 
 from mmviewer.core.encoders.base import MediaRef
 from mmviewer.core.job import EmbedResult, Progress
+from mmviewer.core.layout_service import LayoutService, shared_service
 from mmviewer.core.pipeline import EmbedOptions, choose_encoders, embedding_job, open_path
 from mmviewer.core.state import MAP_MODALITIES, Notice, ViewState
 from mmviewer.core.store import EmbeddingStore
@@ -63,6 +64,8 @@ class AppController(QObject):
         self.encoders: dict = {}
         self.encoder_notices: list[str] = []
         self.options = EmbedOptions()
+        #: UMAP runs in this child process so numba never freezes the window.
+        self.layouts = shared_service()
         self.positions: np.ndarray | None = None
         self.layout_kind = ""
         self._store: EmbeddingStore | None = None
@@ -167,7 +170,7 @@ class AppController(QObject):
             return
         weights = self.state.weight_map
         init = None if cold or self.positions is None else self.positions
-        self._run("layout", _layout_in_worker, ws, weights, init, cold,
+        self._run("layout", _layout_in_worker, ws, weights, init, cold, self.layouts,
                   on_yield=self._on_layout, on_return=self._on_layout, label="Laying out the map")
 
     def _on_layout(self, value) -> None:
@@ -181,7 +184,7 @@ class AppController(QObject):
         ws = self.workspace
         if ws is None:
             return
-        self._run("modlayout", _modality_layout_in_worker, ws, self.state.method,
+        self._run("modlayout", _modality_layout_in_worker, ws, self.state.method, self.layouts,
                   on_return=self.modality_layout_ready.emit, label="Laying out modalities")
 
     # -- metrics and queries ------------------------------------------------------------------
@@ -292,25 +295,32 @@ def _embed_in_worker(path: Path, options: EmbedOptions, cancel: threading.Event)
     return dataset, result, encoders, notices
 
 
-def _layout_in_worker(ws: Workspace, weights, init, cold: bool):
-    from mmviewer.core.layout import align_to, pca_layout, umap_layout
+def _layout_in_worker(ws: Workspace, weights, init, cold: bool, service: LayoutService):
+    from mmviewer.core.layout import align_to, fused_layout_input
 
-    x = ws.fused_vectors(weights)
+    if not any(w > 0 for w in weights.values()):
+        return None  # every weight at zero: keep the current map
+    x = fused_layout_input(ws.table, weights)
     if cold or init is None:
-        yield pca_layout(x), "pca"
-        pos = umap_layout(x, random_state=None)
+        yield x[:, :2].copy(), "pca"
+        pos = service.umap(x, random_state=None)
     else:
-        pos = umap_layout(x, init=init, n_epochs=WARM_EPOCHS, random_state=None)
+        pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None)
     if init is not None:
         pos = align_to(pos, init)
     return pos, "umap"
 
 
-def _modality_layout_in_worker(ws: Workspace, method: str):
-    from mmviewer.core.layout import umap_layout
+def _modality_layout_in_worker(ws: Workspace, method: str, service: LayoutService):
+    from mmviewer.core.layout import LAYOUT_DIMS, pca_layout, pca_reduce
 
     vectors, rows, which = ws.modality_points(method)
-    return umap_layout(vectors, random_state=None), rows, which
+    x = pca_reduce(lambda index: vectors[index], len(vectors), LAYOUT_DIMS)
+    try:
+        pos = service.umap(x, random_state=None)
+    except Exception:
+        pos = pca_layout(vectors)
+    return pos, rows, which
 
 
 def _metrics_in_worker(ws: Workspace, method: str, weights, label_column):

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from mmviewer.core.embeddings import l2_normalise
-from mmviewer.core.layout import align_to, exact_knn, pca_layout, place_by_neighbours, umap_layout
+from mmviewer.core.layout import (
+    align_to,
+    exact_knn,
+    fused_layout_input,
+    pca_layout,
+    place_by_neighbours,
+    umap_layout,
+)
 
 
 def clusters(n_per=60, k=4, d=32, seed=0, spread=0.15):
@@ -48,7 +55,7 @@ def test_exact_knn_matches_brute_force():
     np.fill_diagonal(sims, -np.inf)
     brute = np.argsort(-sims, axis=1)[:, :4]
     assert (np.sort(idx[:, 1:], axis=1) == np.sort(brute, axis=1)).mean() > 0.99
-    np.testing.assert_allclose(dist[:, 1], 1 - sims[np.arange(len(x)), brute[:, 0]], atol=1e-5)
+    np.testing.assert_allclose(dist[:, 1], np.sqrt(2 - 2 * sims[np.arange(len(x)), brute[:, 0]]), atol=1e-3)
 
 
 @pytest.mark.slow
@@ -85,3 +92,29 @@ def test_align_to_undoes_rotation_scale_and_shift():
 def test_tiny_inputs():
     assert pca_layout(np.zeros((0, 5))).shape == (0, 2)
     assert umap_layout(np.eye(3, 5, dtype=np.float32)).shape == (3, 2)
+
+
+def test_fused_layout_input_is_pca_of_the_fused_vectors_without_materialising_them():
+    from mmviewer.core.embeddings import EmbeddingTable
+    from mmviewer.core.fusion import fused_vectors
+
+    x, labels = clusters(n_per=50, d=40)
+    rng = np.random.default_rng(5)
+    other = l2_normalise(x[:, :20] + 0.1 * rng.standard_normal((len(x), 20)))
+    present = {"image": np.ones(len(x), bool), "audio": rng.random(len(x)) > 0.2}
+    other[~present["audio"]] = 0
+    table = EmbeddingTable(np.arange(len(x)).astype(str), {"image": x, "audio": other}, present)
+    weights = {"image": 1.0, "audio": 0.5}
+    reduced = fused_layout_input(table, weights, dims=8)
+    full = fused_vectors(table, weights)
+    expected = pca_layout(full)
+    for j in range(2):
+        assert abs(np.corrcoef(reduced[:, j], expected[:, j])[0, 1]) > 0.999
+    assert separation(reduced[:, :2], labels) > 3
+
+
+def test_umap_beyond_the_fit_sample_places_every_row():
+    x, labels = clusters(n_per=150, d=8)
+    y = umap_layout(x, random_state=0, max_fit=200)
+    assert y.shape == (600, 2) and np.isfinite(y).all()
+    assert separation(y, labels) > 2

@@ -1,0 +1,84 @@
+"""UMAP in a persistent child process.
+
+numba (under umap-learn and pynndescent) compiles on first use in every process and holds the
+GIL while it does: run in a thread of the GUI process, a first UMAP freezes the window for
+seconds. A :class:`LayoutService` owns one child process (forkserver: it never inherits torch
+or Qt threads) that imports umap once, warms numba up on a toy problem, and then serves every
+layout of the session. Callers block in a worker thread, never in the UI thread. Inputs are the
+small PCA scores (N x 64), so shipping them to the child costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+
+def _warm_up() -> bool:
+    from mmviewer.core.layout import umap_layout
+
+    rng = np.random.default_rng(0)
+    umap_layout(rng.standard_normal((64, 8)).astype(np.float32), n_epochs=10, random_state=None)
+    return True
+
+
+def _run_umap(x: np.ndarray, kwargs: dict) -> np.ndarray:
+    from mmviewer.core.layout import umap_layout
+
+    return umap_layout(x, **kwargs)
+
+
+class LayoutService:
+    """One child process for UMAP; thread-safe; restarts itself if the child dies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._warm: Future | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                methods = multiprocessing.get_all_start_methods()
+                ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+                self._executor = ProcessPoolExecutor(1, mp_context=ctx)
+            return self._executor
+
+    def warm_up(self) -> Future:
+        """Start the child and compile numba there, without waiting (call at start-up)."""
+        if self._warm is None:
+            self._warm = self._pool().submit(_warm_up)
+        return self._warm
+
+    def umap(self, x: np.ndarray, **kwargs) -> np.ndarray:
+        """:func:`mmviewer.core.layout.umap_layout` in the child; blocks the calling thread."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        try:
+            return self._pool().submit(_run_umap, x, kwargs).result()
+        except BrokenProcessPool:
+            # The child died (killed, out of memory): start a fresh one and try once more.
+            self.close()
+            return self._pool().submit(_run_umap, x, kwargs).result()
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor, self._warm = self._executor, None, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+_shared: LayoutService | None = None
+
+
+def shared_service() -> LayoutService:
+    """The process-wide service (one child serves every window and test in this process)."""
+    global _shared
+    if _shared is None:
+        _shared = LayoutService()
+        atexit.register(_shared.close)
+    return _shared
