@@ -130,9 +130,10 @@ def run_embedding(args, quiet: bool = False):
             if bar is None or bar.desc != label:
                 if bar is not None:
                     bar.close()
-                bar = tqdm(total=progress.total, desc=label, unit="item", file=sys.stderr, leave=False)
-            bar.n = progress.done
-            bar.refresh()
+                # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
+                bar = tqdm(total=progress.total, desc=label, unit="item", file=sys.stderr,
+                           leave=False, disable=None)
+            bar.update(progress.done - bar.n)
     except KeyboardInterrupt:
         gen.close()
         if bar is not None:
