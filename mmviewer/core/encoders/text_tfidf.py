@@ -25,8 +25,9 @@ import numpy as np
 from mmviewer.core import media
 from mmviewer.core.encoders.base import Encoder, MediaRef
 
-#: Dense exact SVD below this many matrix cells (documents x features); randomized above.
-DENSE_SVD_CELLS = 20_000_000
+#: Up to this many documents the SVD is exact, through the documents' Gram matrix (never a
+#: dense documents x features array); above it, sklearn's randomized TruncatedSVD.
+EXACT_SVD_DOCS = 1500
 
 
 class TfidfLsaEncoder(Encoder):
@@ -215,9 +216,14 @@ def _top_components(x, dim: int) -> np.ndarray:
     k = min(dim, n_docs, n_features)
     if k == 0:
         return out
-    if n_docs * n_features <= DENSE_SVD_CELLS or k >= min(n_docs, n_features) - 1:
-        _, s, vt = np.linalg.svd(x.toarray(), full_matrices=False)
-        vt = vt[:k][s[:k] > 1e-10 * max(s[0], 1e-30)]
+    if n_docs <= EXACT_SVD_DOCS or k >= min(n_docs, n_features) - 1:
+        # X = U S Vt  =>  X Xt = U S^2 Ut and Vt = S^-1 Ut X (exact, n_docs^2 memory).
+        gram = np.asarray((x @ x.T).todense(), dtype=np.float64)
+        eigval, u = np.linalg.eigh(gram)
+        order = np.argsort(eigval)[::-1][:k]
+        s = np.sqrt(np.clip(eigval[order], 0.0, None))
+        keep = s > 1e-6 * max(s[0], 1e-30)
+        vt = np.asarray(x.T @ u[:, order[keep]]).T / s[keep, None]
     else:
         from sklearn.decomposition import TruncatedSVD
 
