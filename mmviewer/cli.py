@@ -116,7 +116,7 @@ def run_embedding(args, quiet: bool = False):
         gen = embedding_job_dask(dataset, options, encoders, scheduler=args.scheduler)
     else:
         gen = embedding_job(dataset, options, encoders)
-    bar = None
+    bar, bar_label = None, None
     try:
         while True:
             try:
@@ -127,9 +127,10 @@ def run_embedding(args, quiet: bool = False):
             if quiet:
                 continue
             label = f"{progress.stage} {progress.modality or ''}".strip()
-            if bar is None or bar.desc != label:
+            if bar is None or bar_label != label:
                 if bar is not None:
                     bar.close()
+                bar_label = label
                 # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
                 bar = tqdm(total=progress.total, desc=label, unit="item", file=sys.stderr,
                            leave=False, disable=None)
