@@ -1,0 +1,99 @@
+"""The Preview panel: image, text, audio playback to the end, missing and broken media."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtMultimedia import QMediaPlayer
+
+from mmviewer.gui.preview_decode import envelope, spectrogram
+from mmviewer.gui.qt_preview import QtPreview
+
+WAIT = 30_000
+
+
+@pytest.fixture
+def panel(qtbot, controller):
+    widget = QtPreview(controller.state, controller)
+    qtbot.addWidget(widget)
+    widget.resize(420, 700)
+    widget.show()
+    return widget
+
+
+def show(qtbot, panel, row, modalities=("image", "text", "audio")):
+    """Select ``row`` and wait until each of ``modalities`` has been drawn."""
+    seen = set()
+    panel.loaded.connect(seen.add)
+    try:
+        panel.state.current = row
+        qtbot.waitUntil(lambda: set(modalities) <= seen, timeout=WAIT)
+    finally:
+        panel.loaded.disconnect(seen.add)
+
+
+def test_shows_image_text_metadata_and_waveform(qtbot, panel):
+    show(qtbot, panel, 4)
+    assert panel.image.pixmap() is not None and not panel.image.pixmap().isNull()
+    assert "64×48" in panel.image_caption.text()
+    assert panel.text.toPlainText() == "a green thing number 4"
+    assert panel.text.isReadOnly()
+    meta = panel.meta.text()
+    assert "item04" in meta and "green" in meta and "item04.wav" in meta
+    assert panel.audio.waveform is not None and panel.audio.waveform.duration == pytest.approx(0.3, abs=0.01)
+    assert "0.30 s" in panel.audio.caption.text()
+
+
+def test_plays_the_wav_to_the_end(qtbot, panel):
+    show(qtbot, panel, 3)
+    player = panel.audio.player
+    with qtbot.waitSignal(player.mediaStatusChanged, timeout=WAIT,
+                          check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia):
+        panel.audio.play_button.click()
+    assert panel.audio.slider.maximum() > 0
+
+
+def test_switching_items_stops_playback(qtbot, panel):
+    show(qtbot, panel, 3)
+    player = panel.audio.player
+    with qtbot.waitSignal(player.playbackStateChanged, timeout=WAIT,
+                          check_params_cb=lambda s: s == QMediaPlayer.PlaybackState.PlayingState):
+        panel.audio.play_button.click()
+    panel.state.current = 6
+    assert player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+
+
+def test_item_without_audio_says_so(qtbot, panel):
+    show(qtbot, panel, 0, ("image", "text"))
+    assert "no audio for this item" in panel.audio.caption.text()
+    assert not panel.audio.play_button.isEnabled()
+    assert panel.audio.player.source().isEmpty()
+
+
+def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
+    path = controller.item(7).media["image"].path
+    path.write_bytes(b"this is not a png at all")
+    show(qtbot, panel, 7)
+    assert "cannot show item07.png: not a readable image" in panel.image_caption.text()
+    assert "not a readable image" in panel.image.text()
+    assert "Traceback" not in panel.image.text()
+    assert panel.text.toPlainText() == "a green thing number 7"  # the rest still shows
+
+
+def test_stale_results_are_dropped(qtbot, panel):
+    panel.state.current = 2
+    show(qtbot, panel, 5)
+    qtbot.wait(50)  # let item 2's late results arrive, if any
+    assert panel.text.toPlainText() == "a blue thing number 5"
+
+
+def test_envelope_and_spectrogram_shapes():
+    rate = 16000
+    y = np.sin(np.linspace(0, 400 * np.pi, rate)).astype(np.float32)
+    times, low, high = envelope(y, rate, bins=2000)
+    assert len(times) == len(low) == len(high) == 2000
+    assert (low <= high).all() and high.max() == pytest.approx(1, abs=1e-3)
+    spec = spectrogram(y)
+    assert spec.shape[1] == 257 and spec.shape[0] <= 1000 and spec.max() == 0
+    times, low, high = envelope(y[:10], rate)
+    assert len(times) == 10
