@@ -34,11 +34,11 @@ def encoder(request):
 
 
 def test_ids_and_dims():
-    assert MfccEncoder().id == "mfcc40-d2-v1@16k" and MfccEncoder().dim == 240
-    assert MfccEncoder(n_mfcc=20).id == "mfcc20-d2-v1@16k"
+    assert MfccEncoder().id == "mfcc40-d2-v2@16k" and MfccEncoder().dim == 40 * (6 + 8)
+    assert MfccEncoder(n_mfcc=20).id == "mfcc20-d2-v2@16k"
     assert LogMelEncoder().id == "logmel64-v1@16k" and LogMelEncoder().dim == 193
     capped = MfccEncoder(limits=replace(DEFAULT_LIMITS, max_audio_seconds=10))
-    assert capped.id == "mfcc40-d2-v1@16k-max10s"  # the cap changes long clips' vectors
+    assert capped.id == "mfcc40-d2-v2@16k-max10s"  # the cap changes long clips' vectors
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,21 @@ def test_silence_bad_files_and_pickling(tmp_path, encoder):
     clone = pickle.loads(pickle.dumps(encoder))  # prepare runs in worker processes
     ref = _write(tmp_path / "t.wav", _tone(500, 0.3, 16000), 16000)
     np.testing.assert_array_equal(clone.prepare(ref).value, encoder.prepare(ref).value)
+
+
+def test_mfcc_keeps_the_order_of_sounds(tmp_path, make):
+    """Two tones in either order have the same clip statistics; the ordered stretches differ."""
+    import numpy as np
+    import soundfile as sf
+
+    from mmviewer.core.encoders.audio_features import mfcc_summary
+
+    t = np.arange(8000) / 16000
+    low, high = np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 2400 * t)
+    a = mfcc_summary(np.concatenate([low, high]).astype(np.float32), 16000)
+    b = mfcc_summary(np.concatenate([high, low]).astype(np.float32), 16000)
+    n = 40 * 6
+    assert np.allclose(a[:n] / np.linalg.norm(a[:n]), b[:n] / np.linalg.norm(b[:n]), atol=0.05)
+    assert np.linalg.norm(a[n:] - b[n:]) > 0.1
+    sf.write(tmp_path / "x.wav", np.zeros(100), 16000)  # silence only: still a finite vector
+    assert np.isfinite(mfcc_summary(np.zeros(1600, np.float32), 16000)).all()

@@ -33,7 +33,7 @@ def test_auto_method_is_zero_shot_only_within_a_shared_space():
     ws = Workspace(planted())
     assert encoder_space("clip/x/y/image") == encoder_space("clip/x/y/text")
     assert ws.resolve_method("image", "text", "auto") == "none"
-    assert ws.resolve_method("audio", "image", "auto") == "ridge"
+    assert ws.resolve_method("audio", "image", "auto") == "cca"
     assert ws.resolve_method("audio", "image", "cca") == "cca"
 
 
@@ -44,7 +44,7 @@ def test_cross_matches_rank_the_true_partner_first():
     assert m.method == "none" and m.rows[0] == 10 and m.partner_rank == 1 and m.is_partner(0)
     assert np.all(np.diff(m.scores) <= 0)
     learned = ws.cross_matches(20, "audio", "image", "auto", k=5)
-    assert learned.method == "ridge" and learned.partner_rank is not None
+    assert learned.method == "cca" and learned.partner_rank is not None
     # Items without audio never appear as audio targets; asking from one gives a note.
     to_audio = ws.cross_matches(10, "image", "audio", "ridge", k=59)
     assert not set(to_audio.rows) & {0, 1, 2}

@@ -22,7 +22,7 @@ def test_metrics_cover_each_modality_pair(qtbot, controller):
     assert ("text", "image") in pairs and ("audio", "image") in pairs
     by_pair = {(p["query"], p["target"]): p for p in result["pairs"]}
     assert by_pair[("text", "image")]["method"] == "none"
-    assert by_pair[("audio", "image")]["method"] == "ridge"
+    assert by_pair[("audio", "image")]["method"] == "cca"
     assert result["fusion"] is not None
 
 

@@ -36,6 +36,7 @@ N_MELS = 64
 WINDOW_S = 0.025
 HOP_S = 0.010
 DELTA_WIDTH = 9
+SEGMENTS = 8  # equal stretches of the sounding part summarised in order (MFCC v2)
 REFERENCE_DB = -40.0  # the level that maps to 0
 LEVEL_SCALE_DB = 20.0
 
@@ -80,18 +81,36 @@ def mfcc_scales(n_mfcc: int) -> tuple[np.ndarray, np.ndarray]:
     return offset, scale
 
 
-def mfcc_summary(samples: np.ndarray, sr: int, n_mfcc: int = 40) -> np.ndarray:
-    """Unit vector of 6 * n_mfcc floats: mean and std of MFCCs, deltas, delta-deltas."""
+def mfcc_summary(samples: np.ndarray, sr: int, n_mfcc: int = 40, segments: int = SEGMENTS) -> np.ndarray:
+    """Unit vector of (6 + segments) * n_mfcc floats: mean and std of MFCCs, deltas and
+    delta-deltas over the clip, then the mean MFCCs of ``segments`` equal stretches of the
+    clip's sounding part (leading and trailing silence trimmed).
+
+    The stretch means keep the order of sounds (which words, in which order), which the
+    clip-level statistics lose; equal stretches, not fixed durations, absorb speaking rate.
+    """
     import librosa
 
-    mfcc = librosa.feature.mfcc(S=log_mel(samples, sr), n_mfcc=n_mfcc, norm="ortho")
+    db = log_mel(samples, sr)
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=n_mfcc, norm="ortho")
     d1, d2 = _deltas(mfcc)
     offset, scale = mfcc_scales(n_mfcc)
     parts = []
     for x, s, off in ((mfcc, scale, offset), (d1, scale / 6.0, 0.0), (d2, scale / 12.0, 0.0)):
         parts.append((x.mean(axis=1) - off) / s)
         parts.append(x.std(axis=1) / s - 1.0)
+    sounding = _sounding_frames(db)
+    static = (mfcc[:, sounding] - offset[:, None]) / scale[:, None]
+    for stretch in np.array_split(np.arange(static.shape[1]), segments):
+        parts.append(static[:, stretch].mean(axis=1) if stretch.size else static.mean(axis=1))
     return _unit(np.concatenate(parts))
+
+
+def _sounding_frames(db: np.ndarray, below_peak_db: float = 30.0) -> slice:
+    """Frames from the first to the last one within ``below_peak_db`` of the loudest."""
+    level = db.mean(axis=0)
+    loud = np.flatnonzero(level >= level.max() - below_peak_db)
+    return slice(int(loud[0]), int(loud[-1]) + 1) if loud.size else slice(None)
 
 
 def logmel_summary(samples: np.ndarray, sr: int) -> np.ndarray:
@@ -147,7 +166,10 @@ class _AudioSummary(Encoder):
 
 
 class MfccEncoder(_AudioSummary):
-    """MFCC + deltas + delta-deltas, mean and std over time (``6 * n_mfcc`` floats)."""
+    """MFCC + deltas + delta-deltas, mean and std over time, plus the mean MFCCs of
+    ``SEGMENTS`` stretches in order (``(6 + SEGMENTS) * n_mfcc`` floats)."""
+
+    version = "v2"
 
     def __init__(self, n_mfcc: int = 40, limits: media.LoadLimits = media.DEFAULT_LIMITS) -> None:
         super().__init__(limits)
@@ -159,13 +181,13 @@ class MfccEncoder(_AudioSummary):
 
     @property
     def dim(self) -> int:
-        return 6 * self.n_mfcc
+        return (6 + SEGMENTS) * self.n_mfcc
 
     def _features(self, samples: np.ndarray, sr: int) -> np.ndarray:
         return mfcc_summary(samples, sr, self.n_mfcc)
 
     def describe(self) -> str:
-        return f"MFCC ({self.n_mfcc} + deltas), mean/std over time, {self.dim}-d"
+        return f"MFCC ({self.n_mfcc} + deltas), mean/std over time + {SEGMENTS} ordered stretches, {self.dim}-d"
 
 
 class LogMelEncoder(_AudioSummary):
