@@ -157,7 +157,11 @@ def cmd_embed(args) -> int:
         print(json.dumps(summary))
     else:
         print(_format_summary(summary, result.report))
-    return 0 if result.table.n_items or not result.report.skipped else EXIT_NOTHING
+    if result.table.n_items == 0:
+        _eprint(f"mmviewer embed: no usable item in {args.folder}" + (
+            " (every file was skipped: see the list above)" if result.report.skipped else ""))
+        return EXIT_NOTHING
+    return 0
 
 
 def _format_summary(summary: dict, report) -> str:
