@@ -252,26 +252,33 @@ class EmbeddingStore:
         self.problems.extend(shelf.problems)
         return shelf
 
-    # -- fitted encoder states (numpy arrays only) -----------------------------------------------
-    def save_state(self, encoder_id: str, arrays: dict[str, np.ndarray]) -> None:
+    # -- numpy documents (fitted encoder states, cached layouts); never pickles ---------------------
+    def write_npz(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        write_bytes_atomic(self.root / "encoders" / f"{slug(encoder_id)}.npz", buf.getvalue())
+        write_bytes_atomic(self.root / name, buf.getvalue())
 
-    def load_state(self, encoder_id: str) -> dict[str, np.ndarray] | None:
-        path = self.root / "encoders" / f"{slug(encoder_id)}.npz"
+    def read_npz(self, name: str) -> dict[str, np.ndarray] | None:
+        """The arrays of ``name``, or None when absent; a damaged file is reported and removed."""
+        path = self.root / name
         if not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
         except Exception as err:
-            self.problems.append(StoreProblem(str(path), f"corrupt encoder state dropped: {err}"))
+            self.problems.append(StoreProblem(str(path), f"corrupt store file dropped: {err}"))
             try:
                 path.unlink()
             except OSError:
                 pass
             return None
+
+    def save_state(self, encoder_id: str, arrays: dict[str, np.ndarray]) -> None:
+        self.write_npz(f"encoders/{slug(encoder_id)}.npz", arrays)
+
+    def load_state(self, encoder_id: str) -> dict[str, np.ndarray] | None:
+        return self.read_npz(f"encoders/{slug(encoder_id)}.npz")
 
     # -- small JSON documents (session, layout metadata) -------------------------------------------
     def write_json(self, name: str, obj) -> None:

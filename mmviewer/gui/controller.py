@@ -31,6 +31,7 @@ from mmviewer.core.workspace import Workspace
 RELAYOUT_DEBOUNCE_MS = 250
 WARM_EPOCHS = 60
 SESSION_FILE = "session.json"
+LAYOUT_FILE = "layout.npz"
 
 
 class _Slot:
@@ -71,7 +72,7 @@ class AppController(QObject):
         self._store: EmbeddingStore | None = None
         self._items_by_id: dict | None = None
         self._cancel = threading.Event()
-        self._slots = {name: _Slot() for name in ("embed", "layout", "modlayout", "metrics", "query")}
+        self._slots = {name: _Slot() for name in ("embed", "layout", "modlayout", "metrics", "query", "save")}
         self._relayout_timer = QTimer(self, singleShot=True, interval=RELAYOUT_DEBOUNCE_MS)
         self._relayout_timer.timeout.connect(self.request_layout)
         self.state.events.weights.connect(self._on_state_weights)
@@ -134,7 +135,11 @@ class AppController(QObject):
         self.state.reset(table.modalities)
         self.state.apply_session(self._read_session(), table.index_of)
         self.table_ready.emit()
-        self.request_layout(cold=True)
+        cached = self._read_cached_layout()
+        if cached is not None:
+            self._on_layout((cached, "cached"))
+        else:
+            self.request_layout(cold=True)
         self.request_metrics()
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
@@ -179,6 +184,21 @@ class AppController(QObject):
         positions, kind = value
         self.positions, self.layout_kind = positions, kind
         self.layout_ready.emit(positions, kind)
+        if kind == "umap" and self._store is not None:
+            self._run("save", _save_layout, self._store, self.workspace.table.ids,
+                      self.state.weight_map, positions, on_return=None)
+
+    def _read_cached_layout(self) -> np.ndarray | None:
+        """The last UMAP map of this table and weights, so a reopen shows it at once."""
+        if self._store is None:
+            return None
+        data = self._store.read_npz(LAYOUT_FILE)
+        table = self.workspace.table
+        if (data is None or str(data.get("ids_digest")) != _ids_digest(table.ids)
+                or str(data.get("weights")) != _weights_key(self.state.weight_map)):
+            return None
+        positions = np.asarray(data["positions"], np.float32)
+        return positions if positions.shape == (table.n_items, 2) else None
 
     def request_modality_layout(self) -> None:
         ws = self.workspace
@@ -287,6 +307,30 @@ class AppController(QObject):
 
 
 # -- functions that run in worker threads (no Qt) ---------------------------------------------
+def _ids_digest(ids) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    for item in ids:
+        h.update(str(item).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _weights_key(weights) -> str:
+    return ",".join(f"{m}={w:.6g}" for m, w in sorted(weights.items()))
+
+
+def _save_layout(store: EmbeddingStore, ids, weights, positions) -> None:
+    try:
+        store.write_npz(LAYOUT_FILE, {"ids_digest": np.array(_ids_digest(ids)),
+                                      "weights": np.array(_weights_key(weights)),
+                                      "positions": np.asarray(positions, np.float32)})
+    except OSError:
+        pass  # only a cache: the next open lays out again
+
+
+
 def _embed_in_worker(path: Path, options: EmbedOptions, cancel: threading.Event):
     dataset = open_path(path, options)
     yield ("opened", dataset)

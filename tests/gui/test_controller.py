@@ -83,3 +83,29 @@ def test_thumbnails_decode_in_the_background_and_cache(qtbot, controller):
     assert img is not None and max(img.width(), img.height()) == 32
     assert cache.caption(3) == "a red thing number 3"
     assert controller.item(3).id == "item03"
+
+
+def test_reopen_shows_the_saved_map_at_once(qtbot, tmp_path, make):
+    from mmviewer.core.dataset import open_dataset
+    from mmviewer.core.state import ViewState
+    from mmviewer.gui.controller import AppController
+    from tests.gui.conftest import planted_table
+
+    folder = tmp_path / "ds"
+    for i in range(30):
+        make.text(folder / f"item{i:02d}.txt", f"text {i}")
+    ds = open_dataset(folder)
+    first = AppController(ViewState())
+    with qtbot.waitSignal(first.layout_ready, timeout=120_000, check_params_cb=lambda p, k: k == "umap"):
+        first.set_table(planted_table(), ds)
+    qtbot.waitUntil(lambda: (first._store.root / "layout.npz").exists(), timeout=10_000)
+    umap_positions = first.positions
+    first.shutdown()
+    again = AppController(ViewState())
+    kinds = []
+    again.layout_ready.connect(lambda pos, kind: kinds.append(kind))
+    again.set_table(planted_table(), ds)
+    assert kinds == ["cached"]  # shown synchronously, no PCA, no UMAP
+    np.testing.assert_array_equal(again.positions, umap_positions)
+    again.state.set_weight("audio", 0.5)  # a different weighting is not the cached map
+    again.shutdown()
