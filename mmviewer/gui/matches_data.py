@@ -1,9 +1,10 @@
 """The data behind the Matches panel for one item, split so a weight change is elementwise work.
 
-:meth:`ItemMatches.compute` runs in a worker: it builds the weight-independent cross-modal lists
-(fitting an aligner the first time a method is used) and caches the per-modality score vectors
-``S[m -> t] = tb @ qa[row]`` that the weighted lists combine. :meth:`ItemMatches.reweight` then
-recomputes the fused "similar items" list and the fused -> target lists from those vectors with
+:class:`SimilarItems` (a few matrix-vector products) and :meth:`ItemMatches.compute` (the
+weight-independent cross-modal lists, fitting an aligner the first time a method is used, and the
+per-modality score vectors ``S[m -> t] = tb @ qa[row]`` that the fused lists combine) run in
+workers, separately, so the similar list never waits for a slow fit. On a weight change
+:meth:`SimilarItems.matches` and :meth:`ItemMatches.fused` recombine the cached vectors with
 O(N * M) elementwise work plus one ``argpartition`` per list, cheap enough for the UI thread
 during a slider drag at 100k items.
 
@@ -49,19 +50,38 @@ def ranked(row: int, scores: np.ndarray, k: int, method: str, partner: bool) -> 
     return MatchList(row, idx[keep], val[keep], rank, method)
 
 
+class SimilarItems:
+    """Fused "items similar to ``row``" with cheap re-weighting (a cached FusedScorer).
+
+    Gives the same lists as :meth:`Workspace.similar`, but holds its own scorer, so the cost of
+    a weight change does not depend on the workspace's scorer cache.
+    """
+
+    def __init__(self, table, row: int, k: int):
+        self.row, self.k = int(row), int(k)
+        self.scorer = FusedScorer(table, self.row)
+
+    def matches(self, weights: Mapping[str, float]) -> MatchList:
+        w = validate_weights(weights)
+        scores = self.scorer.scores(w)
+        scores[~self.scorer.support(w)] = -np.inf
+        scores[self.row] = -np.inf
+        return ranked(self.row, scores, self.k, FUSED, partner=False)
+
+
 @dataclass
 class ItemMatches:
-    """Every list the Matches panel shows for item ``row``.
+    """The cross-modal and fused -> target lists of item ``row``.
 
     Attributes
     ----------
     row, method, k : the item, the alignment method asked for, the list length
     cross : dict (query, target) -> MatchList
         Weight-independent cross-modal lists (computed once per item, method and k).
-    scorer : FusedScorer
-        The item's per-modality cosine vectors for the fused "similar items" list.
     pair_scores : dict target -> dict modality -> (N,) float32
         ``S[m -> target]`` for each modality ``m`` the item has, through the pair's alignment.
+    errors : dict (query, target) -> str
+        Pairs that could not be aligned (e.g. too few items have both), with the reason.
     """
 
     row: int
@@ -69,7 +89,6 @@ class ItemMatches:
     k: int
     modalities: list[str]
     cross: dict[tuple[str, str], MatchList]
-    scorer: FusedScorer
     pair_scores: dict[str, dict[str, np.ndarray]]
     target_present: dict[str, np.ndarray]
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -95,27 +114,21 @@ class ItemMatches:
                 qa, tb = ws.projected(m, tgt, method)
                 per[m] = np.asarray(tb @ qa[row], np.float32)
             pair_scores[tgt] = per
-        return cls(row, method, int(k), mods, cross, FusedScorer(t, row), pair_scores,
+        return cls(row, method, int(k), mods, cross, pair_scores,
                    {m: np.asarray(t.present[m], bool) for m in mods}, errors)
 
-    # -- weight-dependent lists (UI thread) ---------------------------------------------------
-    def similar(self, weights: Mapping[str, float]) -> MatchList:
-        """Fused "items similar to this one"; same result as :meth:`Workspace.similar`."""
-        w = validate_weights(weights)
-        scores = self.scorer.scores(w)
-        scores[~self.scorer.support(w)] = -np.inf
-        scores[self.row] = -np.inf
-        return ranked(self.row, scores, self.k, FUSED, partner=False)
-
     def fused(self, weights: Mapping[str, float], target: str) -> MatchList:
-        """Fused -> ``target``; same result as :meth:`Workspace.fused_matches`."""
+        """Fused -> ``target`` (UI thread); same result as :meth:`Workspace.fused_matches`."""
         w = validate_weights(weights)
         total, weight_sum = None, 0.0
         for m, s in self.pair_scores.get(target, {}).items():
             wm = w.get(m, 0.0)
             if wm <= 0:
                 continue
-            total = np.float32(wm) * s if total is None else total + np.float32(wm) * s
+            if total is None:
+                total = np.float32(wm) * s
+            else:
+                total += np.float32(wm) * s
             weight_sum += wm
         if total is None:
             return empty_list(self.row, FUSED, "no weighted modality on this item")
@@ -123,9 +136,9 @@ class ItemMatches:
         scores[~self.target_present[target]] = -np.inf
         return ranked(self.row, scores, self.k, FUSED, partner=True)
 
-    def reweight(self, weights: Mapping[str, float]) -> tuple[MatchList, dict[str, MatchList]]:
-        """The similar list and every fused -> target list for new ``weights``."""
-        return self.similar(weights), {tgt: self.fused(weights, tgt) for tgt in self.modalities}
+    def fused_all(self, weights: Mapping[str, float]) -> dict[str, MatchList]:
+        """Every fused -> target list for ``weights``."""
+        return {tgt: self.fused(weights, tgt) for tgt in self.modalities}
 
 
 def export_rows(query_id: str, name: str, matches: MatchList, ids) -> list[dict]:

@@ -6,14 +6,16 @@ where the true partner ranks — and the chosen list below it, headed e.g. "text
 partner rank 3 · fitted on this item".
 
 Work split (house rules 4 and 5): a new item, method or k computes the weight-independent part
-(cross-modal lists, per-modality score vectors; the first fit of a learned aligner) in a worker,
-newest request wins; a weight change recombines the cached vectors synchronously, which is
-elementwise work over N (see :mod:`mmviewer.gui.matches_data` and ``benchmarks/bench_matches.py``).
+in two workers, newest request wins in each: the similar list's per-modality cosines (fast), and
+the cross-modal lists and per-modality score vectors (the first use of a learned method fits its
+aligners, which can take seconds to a minute at 100k items; the similar list does not wait for
+it). A weight change recombines the cached vectors synchronously, which is elementwise work over
+N (see :mod:`mmviewer.gui.matches_data` and ``benchmarks/bench_matches.py``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -25,7 +27,15 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from mmviewer.gui.matches_data import FUSED, ItemMatches, cross_pairs, export_rows, list_name
+from mmviewer.gui.matches_data import (
+    FUSED,
+    SIMILAR,
+    ItemMatches,
+    SimilarItems,
+    cross_pairs,
+    export_rows,
+    list_name,
+)
 from mmviewer.gui.matches_export import iter_all_matches, save_matches  # noqa: F401 (re-export)
 from mmviewer.gui.matches_view import AudioDurations, MatchListView
 from mmviewer.gui.thumbnails import ThumbnailCache
@@ -34,18 +44,63 @@ from mmviewer.gui.thumbnails import ThumbnailCache
 PLACEHOLDER_DELAY_MS = 150
 
 
-def _compute(generation: int, ws, row: int, method: str, k: int):
-    """Worker: the weight-independent lists of ``row``; errors come back as text."""
+def _guarded(generation: int, func, *args):
+    """Worker: ``(generation, func(*args), "")``; a failure comes back as text, never raised."""
     try:
-        return generation, ItemMatches.compute(ws, row, method, k), ""
-    except Exception as err:  # a failed fit must reach the panel as a reason, not a traceback
+        return generation, func(*args), ""
+    except Exception as err:  # e.g. a failed fit: the panel shows the reason, not a traceback
         return generation, None, f"{type(err).__name__}: {err}"
+
+
+class _Slot(QObject):
+    """One kind of background job: at most one running and one waiting; stale results dropped."""
+
+    def __init__(self, func, on_result, parent):
+        super().__init__(parent)
+        self.func, self.on_result = func, on_result
+        self.generation = 0
+        self.worker = None
+        self.pending = None
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None or self.pending is not None
+
+    def request(self, *args) -> None:
+        self.generation += 1
+        job = (self.generation, self.func, *args)
+        if self.worker is None:
+            self._start(job)
+        else:
+            self.pending = job  # newest request wins; starts when the running one ends
+
+    def cancel(self) -> None:
+        self.generation += 1
+        self.pending = None
+
+    def _start(self, job) -> None:
+        self.pending = None
+        self.worker = create_worker(_guarded, *job, _start_thread=False, _ignore_errors=True)
+        self.worker.returned.connect(self._on_worker_returned)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.start()
+
+    def _on_worker_returned(self, value) -> None:
+        generation, result, error = value
+        if generation == self.generation and self.pending is None:
+            self.on_result(result, error)
+
+    def _on_worker_finished(self) -> None:
+        self.worker = None
+        if self.pending is not None:
+            self._start(self.pending)
 
 
 class QtMatches(QWidget):
     """Match lists of ``state.current``; see the module docstring."""
 
-    lists_ready = Signal()  # the lists of a new item / method / k are drawn
+    similar_ready = Signal()  # the similar list of a new item / k is drawn
+    lists_ready = Signal()  # every list of the newest item / method / k request is drawn
     reweighted = Signal()  # the weight-dependent lists were redrawn after a weight change
 
     def __init__(self, state, controller, thumbnails=None, parent=None):
@@ -54,15 +109,15 @@ class QtMatches(QWidget):
         self.controller = controller
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(controller, parent=self)
         self.durations = AudioDurations(controller, self)
-        self.data: ItemMatches | None = None  # the weight-independent part for data.row
+        self.similar: SimilarItems | None = None  # the similar list's cached scorer
+        self.data: ItemMatches | None = None  # cross lists and score vectors for data.row
         self.cross_lists: dict[tuple[str, str], object] = {}
         self.similar_list = None
         self.fused_lists: dict[str, object] = {}
         self.shown = ""  # name of the list in the lower view, e.g. "text→image"
-        self._generation = 0
-        self._worker = None
-        self._pending = None
-        self._placeholder = ""
+        self._similar_slot = _Slot(SimilarItems, self._on_similar_result, self)
+        self._lists_slot = _Slot(ItemMatches.compute, self._on_lists_result, self)
+        self._waiting: set[str] = set()
         self._fitted: set[tuple[str, str, str]] = set()
         self._timer = QTimer(self, singleShot=True, interval=PLACEHOLDER_DELAY_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -183,98 +238,108 @@ class QtMatches(QWidget):
 
     # -- requests -------------------------------------------------------------------------------
     def _on_controller_table_ready(self) -> None:
-        self._generation += 1
-        self.data, self.cross_lists, self.similar_list, self.fused_lists = None, {}, None, {}
+        self.similar, self.data = None, None
+        self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
         self._fitted.clear()
         self._build_grid()
-        self._request("")
+        self._request(similar=True, lists=True)
 
     def _on_state_current(self, _row) -> None:
-        self._request("matching…")
+        self._request(similar=True, lists=True)
 
     def _on_state_method(self, _method) -> None:
-        self._request("fitting")
+        self._request(similar=False, lists=True)
 
     def _on_state_k(self, _k) -> None:
-        self._request("matching…")
+        self._request(similar=True, lists=True)
 
-    def _request(self, placeholder: str) -> None:
-        self._generation += 1
+    def _request(self, similar: bool, lists: bool) -> None:
         ws, row = self.controller.workspace, self.state.current
         if ws is None or not 0 <= row < ws.table.n_items:
             self._timer.stop()
-            self.data, self.cross_lists, self.similar_list, self.fused_lists = None, {}, None, {}
+            self._similar_slot.cancel()
+            self._lists_slot.cancel()
+            self._waiting.clear()
+            self.similar, self.data = None, None
+            self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
             self._describe_buttons()
             for view in (self.similar_view, self.pair_view):
                 view.show_message("select an item to see its matches")
             self.similar_header.setText("Similar items")
             self.pair_header.setText("")
             return
-        args = (self._generation, ws, row, self.state.method, self.state.k)
-        self._placeholder = placeholder
+        if similar:
+            self._waiting.add(SIMILAR)
+            self._similar_slot.request(ws.table, row, self.state.k)
+        if lists:
+            self._waiting.add("lists")
+            self._lists_slot.request(ws, row, self.state.method, self.state.k)
         self._timer.start()
-        if self._worker is None:
-            self._start(args)
-        else:
-            self._pending = args  # newest request wins; started when the running one ends
-
-    def _start(self, args) -> None:
-        self._pending = None
-        self._worker = create_worker(_compute, *args, _start_thread=False, _ignore_errors=True)
-        self._worker.returned.connect(self._on_worker_returned)
-        self._worker.finished.connect(self._on_worker_finished)
-        self._worker.start()
-
-    def _on_worker_finished(self) -> None:
-        self._worker = None
-        if self._pending is not None:
-            self._start(self._pending)
 
     def _on_timer_timeout(self) -> None:
-        text = self._placeholder
-        if text == "fitting":
-            ws, method = self.controller.workspace, self.state.method
-            q, tgt = self.shown.split("→") if self.shown else ("", "")
-            resolved = ws.resolve_method(q, tgt, method) if q in ws.table.vectors else method
-            fresh = resolved != "none" and (q, tgt, resolved) not in self._fitted
-            text = f"fitting {resolved}… (first use of this method can take seconds)" if fresh else "matching…"
-        elif text == "matching…":
-            self.similar_view.show_message(text)
-        if text:
-            self.pair_view.show_message(text)
+        """A worker is taking a while: say so instead of showing the previous item's lists."""
+        if SIMILAR in self._waiting:
+            self.similar_view.show_message("matching…")
+        if "lists" not in self._waiting:
+            return
+        ws, method = self.controller.workspace, self.state.method
+        fits = sorted({resolved for q, tgt in cross_pairs(self._modalities())
+                       if (resolved := ws.resolve_method(q, tgt, method)) != "none"
+                       and (q, tgt, resolved) not in self._fitted})
+        text = (f"fitting {', '.join(fits)}… (the first use of a method fits its aligners: seconds, "
+                "up to a minute for 100k items)" if fits else "matching…")
+        self.pair_view.show_message(text)
+        for button in self.buttons.values():
+            button.setText("…")
 
-    def _on_worker_returned(self, value) -> None:
-        generation, data, error = value
-        if generation != self._generation:
-            return  # superseded
-        self._timer.stop()
+    def _on_similar_result(self, similar: SimilarItems | None, error: str) -> None:
+        self._waiting.discard(SIMILAR)
+        if similar is None:
+            self.similar_view.show_message(f"could not compute similar items: {error}")
+        else:
+            self.similar = similar
+            self._draw_similar()
+        self.similar_ready.emit()
+        self._maybe_ready()
+
+    def _on_lists_result(self, data: ItemMatches | None, error: str) -> None:
+        self._waiting.discard("lists")
         if data is None:
             self.pair_view.show_message(f"could not compute matches: {error}")
-            self.similar_view.show_message(f"could not compute matches: {error}")
+        else:
+            self.data = data
+            self.cross_lists = dict(data.cross)
+            for (q, tgt), lst in data.cross.items():
+                if (q, tgt) not in data.errors:
+                    self._fitted.add((q, tgt, lst.method))
+            self.fused_lists = data.fused_all(self.state.weight_map)
+            self._describe_buttons()
+            self._draw_pair()
+        self._maybe_ready()
+
+    def _maybe_ready(self) -> None:
+        if not self._waiting:
+            self._timer.stop()
             self.lists_ready.emit()
-            return
-        self.data = data
-        self.cross_lists = dict(data.cross)
-        for (q, tgt), lst in data.cross.items():
-            if (q, tgt) not in data.errors:
-                self._fitted.add((q, tgt, lst.method))
-        self._reweight()
-        self.lists_ready.emit()
 
     # -- weights (synchronous, elementwise) -----------------------------------------------------
     def _on_state_weights(self, _weights) -> None:
-        if self.data is not None and self.data.row == self.state.current:
-            self._reweight()
-            self.reweighted.emit()
+        row = self.state.current
+        if self.similar is not None and self.similar.row == row:
+            self._draw_similar()
+        if self.data is not None and self.data.row == row:
+            self.fused_lists = self.data.fused_all(self.state.weight_map)
+            self._describe_buttons()
+            if self.shown.startswith(FUSED):
+                self._draw_pair()
+        self.reweighted.emit()
 
-    def _reweight(self) -> None:
-        weights = self.state.weight_map
-        self.similar_list, self.fused_lists = self.data.reweight(weights)
-        active = " · ".join(f"{m} {w:g}" for m, w in self.state.weights if m in self.data.modalities)
+    def _draw_similar(self) -> None:
+        self.similar_list = self.similar.matches(self.state.weight_map)
+        modalities = self._modalities()
+        active = " · ".join(f"{m} {w:g}" for m, w in self.state.weights if m in modalities)
         self.similar_header.setText(f"<b>Similar items</b> — fused ({active})")
         self.similar_view.show_matches(self.similar_list, "item")
-        self._describe_buttons()
-        self._draw_pair()
 
     def _draw_pair(self) -> None:
         lst = self._list(self.shown) if self.shown else None
@@ -298,14 +363,15 @@ class QtMatches(QWidget):
 
     # -- export ---------------------------------------------------------------------------------
     def rows_for_export(self) -> list[dict]:
-        """Every list shown for the current item, one dict per entry: ``query_id``, ``list``,
-        ``rank``, ``match_id``, ``score``, ``is_partner`` (see :func:`iter_all_matches` for
-        the same over all items)."""
-        if self.data is None or self.similar_list is None:
-            return []
+        """Every list of the current item, one dict per entry: ``query_id``, ``list``, ``rank``,
+        ``match_id``, ``score``, ``is_partner`` (empty while the lists are being computed; see
+        :func:`iter_all_matches` for the same over all items)."""
+        if (self.data is None or self.similar is None or self._waiting
+                or not self.data.row == self.similar.row == self.state.current):
+            return []  # still computing: the lists would not belong to one item
         ids = self.controller.workspace.table.ids
         qid = str(ids[self.data.row])
-        rows = export_rows(qid, "similar", self.similar_list, ids)
+        rows = export_rows(qid, SIMILAR, self.similar_list, ids)
         for (q, tgt), lst in self.cross_lists.items():
             rows += export_rows(qid, list_name(q, tgt), lst, ids)
         for tgt, lst in self.fused_lists.items():

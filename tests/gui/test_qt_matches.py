@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mmviewer.gui.matches_data import ItemMatches
+from mmviewer.gui.matches_data import ItemMatches, SimilarItems
 from mmviewer.gui.matches_export import all_matches, list_names, save_matches
 from mmviewer.gui.qt_matches import QtMatches
 
@@ -41,7 +41,7 @@ def test_text_to_image_marks_the_partner_and_its_rank(qtbot, panel):
     # a learned pair says whether the item was used for fitting
     panel.show_list("audio→image")
     audio = panel.cross_lists[("audio", "image")]
-    assert audio.method == "ridge"
+    assert audio.method == panel.controller.workspace.resolve_method("audio", "image", "auto") != "none"
     assert ("fitted on this item" in panel.pair_header.text()) == audio.in_training
 
 
@@ -111,8 +111,9 @@ def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, control
 def test_reweighting_matches_the_workspace(controller):
     ws = controller.workspace
     data = ItemMatches.compute(ws, 7, "auto", 10)
+    similar = SimilarItems(ws.table, 7, 10)
     for weights in ({"image": 1, "text": 1, "audio": 1}, {"image": 0.2, "text": 0, "audio": 3}):
-        got = data.similar(weights)
+        got = similar.matches(weights)
         want = ws.similar(7, weights, 10)
         assert list(got.rows) == list(want.rows)
         np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5)
@@ -122,23 +123,45 @@ def test_reweighting_matches_the_workspace(controller):
             assert list(got.rows) == list(want.rows) and got.partner_rank == want.partner_rank
 
 
-def test_method_change_recomputes_cross_lists_with_a_fitting_placeholder(qtbot, panel, monkeypatch):
+@pytest.fixture
+def slow_lists(panel):
+    """``hold()`` keeps the next cross-list workers waiting until ``set()`` (a slow fit)."""
+    release = threading.Event()
+    compute = panel._lists_slot.func
+
+    def slow(*args):
+        release.wait(10)
+        return compute(*args)
+
+    release.hold = lambda: setattr(panel._lists_slot, "func", slow)
+    yield release
+    release.set()
+
+
+def test_method_change_recomputes_cross_lists_with_a_fitting_placeholder(qtbot, panel, slow_lists):
     select(qtbot, panel, 5)
     panel.show_list("audio→image")
-    release = threading.Event()
-    original = ItemMatches.compute.__func__
-
-    def slow(cls, *args):
-        release.wait(10)
-        return original(cls, *args)
-
-    monkeypatch.setattr(ItemMatches, "compute", classmethod(slow))
-    panel.state.method = "cca"
-    qtbot.waitUntil(lambda: "fitting cca" in panel.pair_view.topLevelItem(0).text(1), timeout=WAIT)
+    similar = panel.similar_list
+    slow_lists.hold()
+    panel.state.method = "procrustes"
+    qtbot.waitUntil(lambda: "fitting procrustes" in panel.pair_view.topLevelItem(0).text(1), timeout=WAIT)
+    assert panel.buttons["text→image"].text() == "…"
+    assert panel.similar_list is similar and panel.similar_view.rows()  # the method does not touch it
     with qtbot.waitSignal(panel.lists_ready, timeout=WAIT):
-        release.set()
-    assert panel.cross_lists[("audio", "image")].method == "cca"
-    assert "cca" in panel.pair_header.text()
+        slow_lists.set()
+    assert panel.cross_lists[("audio", "image")].method == "procrustes"
+    assert "procrustes" in panel.pair_header.text()
+
+
+def test_similar_list_does_not_wait_for_a_slow_fit(qtbot, panel, slow_lists):
+    slow_lists.hold()
+    with qtbot.waitSignal(panel.similar_ready, timeout=WAIT):
+        panel.state.current = 8
+    assert len(panel.similar_view.rows()) == panel.state.k and panel.data is None
+    assert panel.rows_for_export() == []  # not all lists belong to item 8 yet
+    with qtbot.waitSignal(panel.lists_ready, timeout=WAIT):
+        slow_lists.set()
+    assert panel.data.row == 8 and panel.rows_for_export()
 
 
 def test_newest_item_wins_and_k_sets_the_length(qtbot, panel):
