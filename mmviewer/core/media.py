@@ -100,7 +100,7 @@ def load_image(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS):
         raise MediaError(f"image too large to decode safely ({err})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         text = str(err)
-        if "truncated" in text:
+        if "truncated" in text.lower():
             raise MediaError("truncated image (file ends early)") from None
         raise MediaError(f"corrupt image ({text or type(err).__name__})") from None
 
@@ -155,10 +155,27 @@ def load_text(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
         if size > limits.max_text_bytes:
             notes.append(f"text longer than {limits.max_text_bytes // 1024**2} MiB; the rest was dropped")
         text = decode_text(data, notes)
-    text = text.strip()
+    text = _clean_controls(text).strip()
     if not text:
         raise MediaError("empty text")
     return Loaded(text, notes)
+
+
+_CONTROLS = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r\x0c") + "\x7f"
+_CONTROL_TABLE = str.maketrans(_CONTROLS, " " * len(_CONTROLS))
+
+
+def _clean_controls(text: str) -> str:
+    """Refuse binary data that happens to decode; blank out stray control characters.
+
+    Valid UTF-8 can still be binary (NULs and other C0 controls). A few strays in real text
+    become spaces, so no encoder (or a NumPy string array, which drops trailing NULs) sees them.
+    """
+    sample = text[:100_000]
+    n_controls = sum(sample.count(c) for c in _CONTROLS) if sample else 0
+    if n_controls > max(2, len(sample) // 20):
+        raise MediaError("not a text file (binary content)")
+    return text.translate(_CONTROL_TABLE) if n_controls else text
 
 
 def decode_text(data: bytes, notes: list[str]) -> str:
