@@ -9,7 +9,7 @@ list (``row_focused``); a click or Enter chooses a row (``row_chosen``).
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
 from superqt.utils import create_worker
 
@@ -99,10 +99,15 @@ class MatchListView(QTreeWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self._audio_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
         blank = QPixmap(ICON, ICON)
         blank.fill(QColor(0, 0, 0, 0))
         self._blank_icon = QIcon(blank)
+        speaker = QPixmap(blank)  # a small speaker centred in the thumbnail's place
+        painter = QPainter(speaker)
+        small = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume).pixmap(ICON // 2)
+        painter.drawPixmap((ICON - small.width()) // 2, (ICON - small.height()) // 2, small)
+        painter.end()
+        self._audio_icon = QIcon(speaker)
         self.itemClicked.connect(self._on_view_item_chosen)
         self.itemActivated.connect(self._on_view_item_chosen)
         self.currentItemChanged.connect(self._on_view_current_changed)

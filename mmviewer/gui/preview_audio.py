@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QUrl
+from PySide6.QtGui import QPalette
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,6 +23,16 @@ from PySide6.QtWidgets import (
 )
 
 from mmviewer.gui.preview_decode import Waveform
+
+
+def style_plot(plot: pg.PlotWidget, widget: QWidget) -> None:
+    """Draw ``plot`` in the widget palette's colours (not pyqtgraph's global black)."""
+    palette = widget.palette()
+    plot.setBackground(palette.color(QPalette.ColorRole.Base))
+    text = palette.color(QPalette.ColorRole.Text)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setPen(text)
+        plot.getAxis(name).setTextPen(text)
 
 
 def clock(ms: int) -> str:
@@ -65,6 +76,7 @@ class AudioPlayer(QWidget):
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.getAxis("left").setWidth(40)
         self.plot.setMinimumHeight(90)
+        style_plot(self.plot, self)
         pen = pg.mkPen(70, 130, 200)
         self._low = pg.PlotDataItem(pen=pen)
         self._high = pg.PlotDataItem(pen=pen)
@@ -78,7 +90,9 @@ class AudioPlayer(QWidget):
             self.plot.addItem(item)
         self.waveform: Waveform | None = None
 
-        controls = QHBoxLayout()
+        self.controls = QWidget()
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
@@ -86,7 +100,7 @@ class AudioPlayer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.plot, 1)
 
         self.player.positionChanged.connect(self._on_player_position_changed)
@@ -110,6 +124,8 @@ class AudioPlayer(QWidget):
         enabled = path is not None
         for widget in (self.play_button, self.slider, self.spectrogram_button, self.plot):
             widget.setEnabled(enabled)
+        self.controls.setVisible(enabled)  # nothing to play: the caption says why
+        self.plot.setVisible(enabled)
         self.caption.setText(message)
 
     def set_waveform(self, waveform: Waveform) -> None:

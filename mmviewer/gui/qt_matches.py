@@ -130,6 +130,9 @@ class QtMatches(QWidget):
         self.grid = QGridLayout(self.grid_box)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(2)
+        self.grid_box.setStyleSheet(
+            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+            " font-weight: bold; border-radius: 3px; }")
         self.buttons: dict[str, QToolButton] = {}
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)

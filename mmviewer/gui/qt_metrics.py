@@ -13,7 +13,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -47,6 +47,22 @@ COLUMNS = [
 LABEL_KEYS = ("label_precision@1", "label_precision@5")
 BAR_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44)]
 BAR_WIDTH = 0.8
+SHORT = {"image": "img", "text": "txt", "audio": "aud"}
+
+
+def style_plot(plot: pg.PlotWidget, widget: QWidget) -> None:
+    """Draw ``plot`` in the widget palette's colours (not pyqtgraph's global black)."""
+    palette = widget.palette()
+    plot.setBackground(palette.color(QPalette.ColorRole.Base))
+    text = palette.color(QPalette.ColorRole.Text)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setPen(text)
+        plot.getAxis(name).setTextPen(text)
+
+
+def _short(modality: str) -> str:
+    """Axis labels must fit six pairs side by side: image -> img, text -> txt, audio -> aud."""
+    return SHORT.get(modality, modality[:4])
 
 
 def _fmt(value, fmt: str) -> str:
@@ -78,7 +94,8 @@ class QtMetrics(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setToolTip("Cross-modal retrieval per modality pair (hover a header for its meaning)")
         self.chart = pg.PlotWidget()
-        self.chart.setToolTip("Recall@1/5/10 per pair (filled) beside chance level (dashed outline)")
+        self.chart.setToolTip("Recall@1/5/10 per pair (filled) beside chance level (dashed outline); "
+                              "img = image, txt = text, aud = audio")
         self.chart.setMenuEnabled(False)
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.hideButtons()
@@ -86,6 +103,7 @@ class QtMetrics(QWidget):
         self.chart.setLabel("left", "recall")
         self.chart.showGrid(y=True, alpha=0.3)
         self.chart.setMinimumHeight(140)
+        style_plot(self.chart, self)
         self.legend = self.chart.addLegend(offset=(-5, 5), colCount=4)
         self.fusion_caption = QLabel("")
         self.fusion_caption.setWordWrap(True)
@@ -103,6 +121,7 @@ class QtMetrics(QWidget):
         for widget, stretch in ((self.table, 2), (self.chart, 2), (fusion_box, 1)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([230, 300, 190])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.status)
@@ -212,7 +231,7 @@ class QtMetrics(QWidget):
             self.legend.addItem(bars, f"R@{k}")
             if j == 0:
                 self.legend.addItem(floor, "chance")
-        ticks = [(i * group + 1, f"{p['query']}→{p['target']}") for i, p in enumerate(pairs)]
+        ticks = [(i * group + 1, f"{_short(p['query'])}→{_short(p['target'])}") for i, p in enumerate(pairs)]
         self.chart.getAxis("bottom").setTicks([ticks, []])
         self.chart.setXRange(-0.7, len(pairs) * group - 1.3, padding=0)
         self.chart.setYRange(0, 1.15, padding=0)

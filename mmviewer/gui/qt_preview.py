@@ -35,6 +35,7 @@ class ScaledImage(QLabel):
         super().__init__(parent)
         self._image: QImage | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)  # for messages ("cannot show …: reason")
         self.setMinimumSize(80, 60)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setToolTip("The item's image, scaled to fit (aspect ratio kept)")
@@ -91,6 +92,7 @@ class QtPreview(QWidget):
         for box, stretch in ((image_box, 3), (text_box, 1), (self.audio, 2)):
             splitter.addWidget(box)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([300, 100, 200])  # the image label has no size hint to go by
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.meta)
