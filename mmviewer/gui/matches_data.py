@@ -66,7 +66,10 @@ class SimilarItems:
         scores = self.scorer.scores(w)
         scores[~self.scorer.support(w)] = -np.inf
         scores[self.row] = -np.inf
-        return ranked(self.row, scores, self.k, FUSED, partner=False)
+        found = ranked(self.row, scores, self.k, FUSED, partner=False)
+        if len(found.rows) == 0:
+            found.note = "no item shares a positively weighted modality with this one"
+        return found
 
 
 @dataclass

@@ -106,6 +106,8 @@ def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, control
     expected = controller.workspace.similar(5, panel.state.weight_map, panel.state.k)
     assert panel.similar_view.rows() == [int(r) for r in expected.rows]
     assert "audio 1" in panel.similar_header.text()
+    panel.state.weights = (("audio", 0.0), ("image", 0.0), ("text", 0.0))
+    assert panel.similar_view.rows() == [] and "no item shares" in panel.similar_view.topLevelItem(0).text(1)
 
 
 def test_reweighting_matches_the_workspace(controller):
