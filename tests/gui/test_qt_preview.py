@@ -83,7 +83,8 @@ def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
 def test_stale_results_are_dropped(qtbot, panel):
     panel.state.current = 2
     show(qtbot, panel, 5)
-    qtbot.wait(50)  # let item 2's late results arrive, if any
+    stale = panel._generation - 1  # a late result for item 2 arriving now
+    panel._on_worker_returned(((stale, "text", "item02.txt"), ("a red thing number 2", []), ""))
     assert panel.text.toPlainText() == "a blue thing number 5"
 
 
