@@ -90,11 +90,10 @@ def modality_points(which, modalities) -> Colouring:
 
 
 def _numeric(values) -> np.ndarray | None:
+    """Values as floats, or None when some are not numbers."""
     v = np.asarray(values)
     if v.dtype.kind in "iuf":
         return v.astype(float)
-    if v.dtype.kind != "O":
-        return None
     try:
         return v.astype(float)
     except (TypeError, ValueError):
@@ -105,14 +104,21 @@ def metadata(values, name: str, top: int = TOP_N) -> Colouring:
     """Categorical palette for a metadata column: the ``top`` commonest values by name, the
     rest as "other", missing values as "(none)". Numeric columns with more distinct values than
     ``top`` get quantile bins on a sequential palette instead."""
-    values = np.asarray(values, dtype=object)
-    nums = _numeric(values)
-    if nums is not None and len(np.unique(nums[np.isfinite(nums)])) > top:
-        return _binned(nums, name)
+    values = np.asarray(values)
+    if values.dtype.kind in "iuf":
+        nums = values.astype(float)
+        if len(np.unique(nums[np.isfinite(nums)])) > top:
+            return _binned(nums, name)
     text = values.astype(str)
     uniq, inverse, counts = np.unique(text, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     missing = np.array([u in MISSING for u in uniq], bool)
+    if (~missing).sum() > top and values.dtype.kind not in "iuf":
+        as_numbers = _numeric(uniq[~missing])  # converts the distinct strings only
+        if as_numbers is not None:
+            per_unique = np.full(len(uniq), np.nan)
+            per_unique[~missing] = as_numbers
+            return _binned(per_unique[inverse], name)
     by_size = [i for i in np.argsort(-counts, kind="stable") if not missing[i]]
     named, rest = by_size[:top], by_size[top:]
     remap = np.empty(len(uniq), np.int32)
@@ -156,7 +162,7 @@ def _match_colouring(state, query, target, method, done) -> Colouring:
         f"lacks {query} or {target}", "not yet computed"], f"Match {query} → {target}", done=done)
     scored = c.counts[CORRECT] + c.counts[WRONG]
     if scored:
-        c.note = f"{100.0 * c.counts[CORRECT] / scored:.1f}% correct ({method})"
+        c.note = f"{100.0 * c.counts[CORRECT] / scored:.1f}% correct (method: {method})"
     return c
 
 

@@ -19,16 +19,17 @@ class PointIndex:
     """Nearest-point and region queries over (N, 2) positions (data coordinates)."""
 
     def __init__(self, positions: np.ndarray, tree: bool = True):
-        pos = np.asarray(positions, np.float64).reshape(-1, 2)
-        self.positions = pos
-        self.finite = np.isfinite(pos).all(axis=1)
+        pos = np.asarray(positions).reshape(-1, 2)
+        self.positions = pos if pos.dtype.kind == "f" else pos.astype(np.float64)
+        self.finite = np.isfinite(self.positions).all(axis=1)
         self.tree = None
         if tree and len(pos):
             from scipy.spatial import cKDTree
 
             rows = np.flatnonzero(self.finite)
             self._tree_rows = rows
-            self.tree = cKDTree(pos[rows], leafsize=32, balanced_tree=False)
+            self.tree = cKDTree(np.asarray(pos[rows], np.float64), leafsize=32,
+                                balanced_tree=False)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -40,7 +41,7 @@ class PointIndex:
         if self.tree is not None:
             d, i = self.tree.query([x, y], k=1, distance_upper_bound=max_dist)
             return int(self._tree_rows[i]) if np.isfinite(d) else -1
-        d2 = (self.positions[:, 0] - x) ** 2 + (self.positions[:, 1] - y) ** 2
+        d2 = (self.positions[:, 0] - np.float64(x)) ** 2 + (self.positions[:, 1] - np.float64(y)) ** 2
         d2[~self.finite] = np.inf
         i = int(np.argmin(d2))
         return i if d2[i] <= max_dist**2 else -1

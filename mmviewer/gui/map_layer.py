@@ -3,7 +3,7 @@
 :class:`MapLayer` owns a :class:`PointCloudItem`, the mapping from points to table rows, the
 glide animation (a ``QVariantAnimation`` moving the existing points in place) and the
 :class:`PointIndex` used for hover/click/lasso. A new layout for the same points is first
-aligned onto what is on screen (similarity transform, :func:`mmviewer.core.layout.align_to`), so
+aligned onto what is on screen (similarity transform, :func:`similarity_align`), so
 PCA -> UMAP and warm re-layouts glide instead of jumping across the map. Big layouts are aligned
 and indexed in a worker; until the kd-tree lands, hit tests scan the arrays.
 
@@ -26,16 +26,30 @@ LINE_MAX_SEGMENTS = 30_000  # more than this and lines are drawn for a random sa
 LINES_LIVE_MAX = 5_000  # segments followed frame by frame during a glide (else hidden)
 
 
-def _align_to(new, old):
-    from mmviewer.core.layout import align_to
-
-    return align_to(new, old)
-
-
-def _align_and_index(new, old):
-    aligned = _align_to(new, old)
-    yield aligned
-    return PointIndex(aligned)
+def similarity_align(new, old) -> np.ndarray:
+    """``new`` moved by the similarity transform (rotation/reflection, scale, shift) that best
+    fits ``old``: :func:`mmviewer.core.layout.align_to`, written with 1-D dot products so it
+    takes tens of ms at 1M points instead of about a second."""
+    new = np.asarray(new, np.float32)
+    old = np.asarray(old, np.float32)
+    if len(new) < 3 or new.shape != old.shape:
+        return new.copy()
+    nx, ny = new[:, 0].astype(np.float64), new[:, 1].astype(np.float64)
+    ox, oy = old[:, 0].astype(np.float64), old[:, 1].astype(np.float64)
+    mox, moy = ox.mean(), oy.mean()
+    nx -= nx.mean()
+    ny -= ny.mean()
+    ox -= mox
+    oy -= moy
+    cross = np.array([[np.dot(nx, ox), np.dot(nx, oy)], [np.dot(ny, ox), np.dot(ny, oy)]])
+    u, s, vt = np.linalg.svd(cross)
+    rot = u @ vt
+    denom = np.dot(nx, nx) + np.dot(ny, ny)
+    scale = s.sum() / denom if denom > 0 else 1.0
+    out = np.empty_like(new)
+    out[:, 0] = (nx * rot[0, 0] + ny * rot[1, 0]) * scale + mox
+    out[:, 1] = (nx * rot[0, 1] + ny * rot[1, 1]) * scale + moy
+    return out
 
 
 def segment_pairs(rows: np.ndarray, which: np.ndarray, n_modalities: int) -> np.ndarray:
@@ -134,14 +148,12 @@ class MapLayer(QObject):
             return False
         old = self.item.positions()
         if len(pos) <= BRUTE_MAX:
-            aligned = _align_to(pos, old)
+            aligned = similarity_align(pos, old)
             self._glide_to(aligned)
             self.index = PointIndex(aligned)
             self.index_ready.emit()
-        else:
-            self.index = PointIndex(pos, tree=False)
-            self._job.start(_align_and_index, pos, old, on_yield=self._glide_to,
-                            on_return=self._on_job_index)
+        else:  # aligned off the UI thread; the kd-tree is built once the glide is over
+            self._job.start(similarity_align, pos, old, on_return=self._glide_to)
         return True
 
     def _index(self, pos) -> None:
@@ -179,6 +191,8 @@ class MapLayer(QObject):
     def _on_anim_finished(self) -> None:
         self.item.move_points(self.target[:, 0], self.target[:, 1])
         self._sx = self._sy = self._dx = self._dy = None
+        if len(self.target) > BRUTE_MAX:  # not during the glide: it would steal its frames
+            self._index(self.target)
         if self.curve is not None:
             self.curve.setVisible(self.item.isVisible())
             self._update_lines()
@@ -225,9 +239,11 @@ class MapLayer(QObject):
 
     def points_of(self, rows) -> np.ndarray:
         """Point indices drawing the given table rows."""
-        rows = np.asarray(rows, np.int64)
+        rows = np.asarray(rows, np.int64).ravel()
         if self.rows is None:
             return rows[(rows >= 0) & (rows < self.n_points)]
+        if len(rows) == 1:
+            return np.flatnonzero(self.rows == rows[0])
         return np.flatnonzero(np.isin(self.rows, rows))
 
     def per_point(self, per_row: np.ndarray) -> np.ndarray:

@@ -85,6 +85,8 @@ class MapLegend(QFrame):
         self.note.setText(note)
         self.note.setVisible(bool(note))
         for k, (label, rgb) in enumerate(zip(labels, colours, strict=True)):
+            if counts is not None and counts[k] == 0:
+                continue  # e.g. "not yet computed" once everything is
             text = label if counts is None else f"{label}  ({int(counts[k]):,})"
             b = QToolButton(self)
             b.setAutoRaise(True)

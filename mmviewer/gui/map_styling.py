@@ -35,6 +35,9 @@ def variants_for(n: int, selection, highlight) -> np.ndarray | None:
     return v
 
 
+MATCH_SYNC_LIMIT = 1_000  # match correctness of bigger tables runs in a worker
+
+
 class MapStylingMixin:
     """Colour-by, variants and legend of the map panel."""
 
@@ -66,29 +69,38 @@ class MapStylingMixin:
         self._show_colouring()
 
     def _recolour(self) -> None:
+        """Colour by ``state.colour_by``: from the cache, inline for small tables, else in a
+        worker (match correctness streams partial colourings)."""
         self._colour_job.cancel()
         ws = self.controller.workspace
         if ws is None:
             return
         t, spec = ws.table, self.state.colour_by
-        if spec == COLOUR_MATCH and self.match_pair is not None:
-            q, tg = self.match_pair
-            gen = mc.match_correctness(ws, q, tg, self.state.method)
-            if t.n_items <= self.sync_limit:
-                self._set_colouring(mc.run_to_end(gen))
-            else:
-                self._colour_job.start(lambda: (yield from gen), on_yield=self._set_colouring,
-                                       on_return=self._set_colouring)
-            return
         col = spec[len(META_PREFIX):] if spec.startswith(META_PREFIX) else None
-        if col is not None and col in t.metadata:
-            args = (mc.metadata, t.metadata[col], col)
+        if spec == COLOUR_MATCH and self.match_pair is not None:
+            key = (spec, self.match_pair, self.state.method)
+            gen = mc.match_correctness(ws, *self.match_pair, self.state.method)
+            job, args, inline = (lambda: (yield from gen)), (), min(self.sync_limit, MATCH_SYNC_LIMIT)
+        elif col is not None and col in t.metadata:
+            key, job, args, inline = spec, mc.metadata, (t.metadata[col], col), self.sync_limit
         else:
-            args = (mc.availability, t)
-        if t.n_items <= self.sync_limit:
-            self._set_colouring(args[0](*args[1:]))
+            key, job, args, inline = COLOUR_MODALITIES, mc.availability, (t,), self.sync_limit
+        if key in self._colour_cache:
+            self._set_colouring(self._colour_cache[key])
+            return
+
+        def done(colouring, key=key):
+            self._colour_cache[key] = colouring
+            self._set_colouring(colouring)
+
+        if t.n_items <= inline:  # cost: O(N) (match: O(N^2)) for N below the limit
+            try:
+                done(mc.run_to_end(gen) if spec == COLOUR_MATCH else job(*args))
+            except ValueError as err:  # e.g. too few pairs to fit an alignment
+                self._on_job_failed(err)
         else:
-            self._colour_job.start(*args, on_return=self._set_colouring)
+            self._colour_job.start(job, *args, on_return=done,
+                                   on_yield=self._set_colouring if spec == COLOUR_MATCH else None)
 
     def _set_colouring(self, colouring: mc.Colouring | None) -> None:
         ws = self.controller.workspace
@@ -124,7 +136,8 @@ class MapStylingMixin:
             extra.append("Symbols: " + ", ".join(f"{s} {m}" for s, m in zip("●■▲◆", mods, strict=False)))
             if self.modality_points.lines_note:
                 extra.append(self.modality_points.lines_note)
-        if self._top is not None and self._top[0] == self.state.current and self._top[2]:
+        if (self.state.map_mode != MAP_MODALITIES and self._top is not None
+                and self._top[0] == self.state.current and self._top[2]):
             extra.append(self._top[2])
         self.legend.set_extra("\n".join(extra))
         self.legend.show()

@@ -66,6 +66,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.top_k = TOP_MATCHES
         self._pairs: list[tuple[str, str]] = []
         self._top: tuple[int, np.ndarray, str] | None = None  # (row, match rows, note)
+        self._colour_cache: dict = {}  # finished colourings of this table
         self._hover_scene_pos = None
 
         self.toolbar = MapToolbar(self)
@@ -151,9 +152,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.toolbar.tool_actions[tool].setChecked(True)
 
     def reset_view(self) -> None:
-        """Fit every point and follow the map again (auto-range)."""
+        """Fit every point and follow the map again (auto-range stays on until a pan/zoom)."""
         self.view_box.enableAutoRange()
-        self.view_box.autoRange()
+        self.view_box.updateAutoRange()
 
     def row_at(self, x: float, y: float, radius_px: float = HIT_PX) -> int:
         """Table row of the point nearest data position (x, y) within ``radius_px``, or -1."""
@@ -223,6 +224,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         for layer in (self.items, self.modality_points):
             layer.clear()
         self.colouring, self._top = None, None
+        self._colour_cache.clear()
         self._clear_hover()
         self.markers.clear()
         t = self.controller.workspace.table

@@ -69,6 +69,7 @@ def widget_xy(panel, x, y) -> tuple[int, int]:
 
 
 # -- building and drawing --------------------------------------------------------------------------
+@pytest.mark.slow  # a real UMAP fit (numba compiles on first use)
 def test_builds_from_the_controller_fixture_and_glides_from_pca_to_umap(qtbot, controller):
     panel = QtMap(controller.state, controller)
     qtbot.addWidget(panel)
@@ -88,10 +89,11 @@ def test_a_layout_emission_draws_every_point_where_the_view_maps_it(qtbot, panel
     assert panel.items.n_points == 30
     panel.reset_view()
     img = panel.plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    dpr = img.devicePixelRatio()  # 1 here; 2 under QT_SCALE_FACTOR=2
     colours = panel.items.item.colours_of(np.arange(30))
     for row, (x, y) in enumerate(pos):
         px, py = widget_xy(panel, x, y)
-        c = img.pixelColor(px, py)
+        c = img.pixelColor(int(px * dpr), int(py * dpr))
         got = np.array([c.redF(), c.greenF(), c.blueF()])
         np.testing.assert_allclose(got, colours[row], atol=0.05, err_msg=f"row {row}")
     assert panel.items.item.raster.last_path == "sparse"
