@@ -215,7 +215,9 @@ def _fit(encoder: Encoder, keyed, pool: Executor, store, report):
     """Prepare the whole corpus, then restore a saved fit for it or fit and save one.
 
     Only cheap-to-prepare modalities (text) are corpus-fitted, so preparing them again in
-    ``_encode_all`` costs less than holding every payload for the whole job.
+    ``_encode_all`` costs less than holding every payload for the whole job. Returns the
+    store key of the fitted state (what the Dask engine's workers restore it from), or None
+    when it is not in the store.
     """
     total = len(keyed)
     yield Progress("fitting", encoder.modality, 0, total)
@@ -223,17 +225,20 @@ def _fit(encoder: Encoder, keyed, pool: Executor, store, report):
     loaded = pool.map(_prepare_one, [encoder] * total, refs, chunksize=64)
     payloads = [one.value for one in loaded if not isinstance(one, str)]
     fingerprint = encoder.corpus_fingerprint(payloads)
-    state = store.load_state(f"{encoder.modality}:{fingerprint}") if store else None
+    key = f"{encoder.modality}:{fingerprint}" if store is not None else None
+    state = store.load_state(key) if store else None
     if state is not None:
         encoder.load_state_arrays(state)
     else:
         encoder.fit(payloads)
         if store is not None:
             try:
-                store.save_state(f"{encoder.modality}:{fingerprint}", encoder.state_arrays())
+                store.save_state(key, encoder.state_arrays())
             except StoreWriteError as err:
+                key = None
                 report.note(str(store.root), f"could not save the fitted {encoder.modality} encoder: {err}")
     yield Progress("fitting", encoder.modality, total, total)
+    return key
 
 
 def _encode_all(encoder, keyed, shelf, pool, read_ahead, out, counters, report, cancel):

@@ -1,0 +1,397 @@
+"""The embedding job on a Dask cluster, with the contract of :func:`~.job.embed_dataset`.
+
+The driver (this process) hashes media and fits corpus-fitted encoders with the local job's
+helpers and feeds the items missing from the store, in partitions, to a local or an existing
+``dask.distributed`` cluster. Each worker process builds its encoder once (from
+:class:`~.pipeline.EmbedOptions`; a fitted one restores its state from the store), runs the
+local job's batch loop and writes one atomic shard per batch into the same store, on storage
+that the workers and the driver share. The driver re-reads the store and assembles the table
+as the local engine does. A partition lost beyond Dask's retries is reported, never raised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Generator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mmviewer.core import job
+from mmviewer.core.atomic import StoreWriteError
+from mmviewer.core.dataset import Dataset
+from mmviewer.core.encoders.base import Encoder
+from mmviewer.core.hashing import HashCache
+from mmviewer.core.job import EmbedResult, Progress, run_job
+from mmviewer.core.modalities import MODALITIES
+from mmviewer.core.report import ImportReport
+from mmviewer.core.store import EmbeddingStore, VectorShelf
+
+#: Items per task: what a lost worker can cost at most, and the progress granularity.
+DEFAULT_PARTITION_SIZE = 256
+#: Partitions in flight per worker thread; the rest wait on the driver (bounded memory).
+IN_FLIGHT_PER_THREAD = 2
+LOST = "partition lost on a worker; run again to finish"
+NOT_SHARED = ("encoded on a worker but not in the store here: the store must be on storage "
+              "that the workers and this machine share")
+INSTALL_HINT = "pip install -e '.[dask]' (or pip install 'mmviewer[dask]')"
+
+
+class DaskUnavailable(ImportError, ValueError):
+    """The Dask extra is not installed (a ValueError too, so the CLI prints it as one line)."""
+
+
+def embedding_job_dask(
+    dataset: Dataset, options, encoders: dict[str, Encoder] | None = None,
+    scheduler: str | None = None, partition_size: int = DEFAULT_PARTITION_SIZE,
+    cancel: threading.Event | None = None,
+) -> Generator[Progress, None, EmbedResult]:
+    """The generator of :func:`~.pipeline.embedding_job`, encoding on a Dask cluster.
+
+    ``scheduler`` is an existing scheduler's address (``tcp://host:8786``); without one, a local
+    cluster runs one single-threaded worker process per core (``options.workers`` if set).
+    ``partition_size`` items make one task. Raises :class:`DaskUnavailable` at once when the
+    extra is missing; an unreachable scheduler raises ``ValueError`` from the generator.
+    """
+    if importlib.util.find_spec("distributed") is None:
+        raise DaskUnavailable(f"the Dask engine needs the 'dask' extra: {INSTALL_HINT}")
+    if partition_size < 1:
+        raise ValueError("partition_size must be at least 1")
+    if dataset.precomputed is not None:
+        return job.embed_dataset(dataset, {}, None)
+    if encoders is None:
+        from mmviewer.core.pipeline import choose_encoders
+
+        encoders, _ = choose_encoders(options)
+    store = EmbeddingStore.for_dataset(dataset.root) if options.use_store else None
+    return _run(dataset, options, encoders, store, scheduler, int(partition_size), cancel)
+
+
+# -- driver -------------------------------------------------------------------------------------
+@dataclass
+class _Modality:
+    """Driver-side bookkeeping of one modality."""
+
+    encoder: Encoder
+    report: ImportReport  # hashing/fitting problems, then partitions in order (merged at the end)
+    shelf: VectorShelf | None = None
+    out: dict[int, str] = field(default_factory=dict)  # item index -> content hash
+    parts: list[list] = field(default_factory=list)
+    results: dict[int, dict | str] = field(default_factory=dict)  # result, or failure reason
+    total: int = 0
+    todo: int = 0
+    cached: int = 0
+    computed: int = 0
+    finalized: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.cached + sum(len(self.parts[p]) for p in self.results)
+
+
+def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
+    t0 = time.perf_counter()
+    report = ImportReport()
+    report.extend(dataset.report)
+    hashes = HashCache(store.root / "files.parquet" if store else None)
+    threads = ThreadPoolExecutor(job.default_workers(), thread_name_prefix="mmviewer-fit")
+    mods: dict[str, _Modality] = {}
+    dispatch: _Dispatch | None = None
+    cancelled = False
+    try:
+        dispatch = _Dispatch(*_connect(scheduler, options.workers))
+        for modality in [m for m in MODALITIES if m in encoders]:
+            refs = [(i, it.media[modality]) for i, it in enumerate(dataset.items) if modality in it.media]
+            if not refs:
+                continue
+            mod = mods[modality] = _Modality(encoders[modality], ImportReport())
+            keyed = yield from dispatch.busy(job._hash_all(refs, modality, hashes, mod.report, cancel))
+            state_key = None
+            if mod.encoder.needs_fit:
+                state_key = yield from dispatch.busy(job._fit(mod.encoder, keyed, threads, store, mod.report))
+            _plan(mod, keyed, store, partition_size)
+            spec = _spec(mod.encoder, options, state_key, store)
+            folder = str(mod.shelf.folder) if store else None
+            dispatch.add(modality, [(spec, folder, part) for part in mod.parts])
+            dispatch.top_up()
+        yield from _watch(dispatch, mods, store, cancel)
+    except job._Cancelled:
+        cancelled = True
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
+        if dispatch is not None:
+            dispatch.close()
+        hashes.save()
+    for mod in mods.values():
+        if not mod.finalized:
+            _finalize(mod, store, compact=False)
+        report.extend(mod.report)
+    if store is not None:
+        for problem in store.problems:
+            report.note(problem.path, problem.reason)
+        store.problems.clear()
+    keys = {m: (mod.shelf, mod.out) for m, mod in mods.items()}
+    table = job._assemble(dataset, encoders, keys)
+    cached, computed = sum(m.cached for m in mods.values()), sum(m.computed for m in mods.values())
+    stats = job._stats(table, cached=cached, computed=computed, seconds=time.perf_counter() - t0)
+    stats["hash_cache_hits"] = hashes.hits
+    return EmbedResult(table, report, stats, cancelled)
+
+
+def _connect(scheduler: str | None, workers: int | None):
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, set_as_default=False), None
+        except (OSError, TimeoutError) as err:
+            raise ValueError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from err
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=":0")
+    return Client(cluster, set_as_default=False), cluster
+
+
+def _plan(mod: _Modality, keyed, store, partition_size: int) -> None:
+    """Open the shelf, take what it already holds, split the rest into partitions."""
+    enc = mod.encoder
+    mod.shelf = store.shelf(enc.id, enc.dim) if store else job._memory_shelf(enc)
+    todo = []
+    for i, ref, key in keyed:
+        if key in mod.shelf:
+            mod.out[i] = key
+        else:
+            todo.append((i, ref, key))
+    mod.total, mod.todo, mod.cached = len(keyed), len(todo), len(mod.out)
+    mod.parts = [todo[s : s + partition_size] for s in range(0, len(todo), partition_size)]
+
+
+def _watch(dispatch: _Dispatch, mods: dict[str, _Modality], store, cancel):
+    """Report progress from the tasks' states until every partition is back."""
+    t0 = time.perf_counter()
+    while True:
+        job._check_cancel(cancel)
+        for modality, index, outcome in dispatch.harvest():
+            mods[modality].results[index] = outcome
+        for mod in mods.values():
+            if not mod.finalized and len(mod.results) == len(mod.parts):
+                _finalize(mod, store, compact=True)
+        current = next((m for m in mods.values() if not m.finalized), None)
+        if current is None:
+            return
+        rate_eta = job._rate_eta(current.done - current.cached, current.todo, time.perf_counter() - t0)
+        yield Progress("encoding", current.encoder.modality, current.done, current.total, *rate_eta)
+        dispatch.wait(0.2)
+
+
+def _finalize(mod: _Modality, store, compact: bool) -> None:
+    """Re-read the shelf the workers wrote to, then account for every partition in order."""
+    mod.finalized = True
+    if mod.shelf is None:  # cancelled before its partitions were planned
+        return
+    enc = mod.encoder
+    shelf = mod.shelf = store.shelf(enc.id, enc.dim) if store is not None else mod.shelf
+    seen_notes: set[tuple[str, str]] = set()
+    for index, part in enumerate(mod.parts):
+        outcome = mod.results.get(index)
+        if isinstance(outcome, dict):
+            for path, reason in outcome["skipped"]:
+                mod.report.skip(path, reason)
+            for path, reason in outcome["notes"]:
+                if (path, reason) not in seen_notes:  # e.g. one store failure per partition
+                    seen_notes.add((path, reason))
+                    mod.report.note(path, reason)
+            if outcome["unsaved"]:  # the worker could not write: store them from here
+                keys, vectors = outcome["unsaved"]
+                new = [n for n, key in enumerate(keys) if key not in shelf]
+                try:
+                    shelf.add([keys[n] for n in new], vectors[new])
+                except StoreWriteError as err:
+                    mod.report.note(str(shelf.folder), f"{err}; embeddings are kept for this session only")
+        encoded = set(outcome["encoded"]) if isinstance(outcome, dict) else set()
+        for i, ref, key in part:
+            if key in shelf:
+                mod.out[i] = key
+                mod.computed += 1
+            elif isinstance(outcome, str):
+                mod.report.skip(ref.label, outcome)
+            elif i in encoded:
+                mod.report.skip(ref.label, NOT_SHARED)
+    if compact and store is not None:
+        job._compact(shelf, mod.report)
+
+
+class _Dispatch:
+    """Partitions waiting on the driver, and a bounded number of futures on the cluster."""
+
+    def __init__(self, client, cluster=None):
+        self.client, self.cluster = client, cluster  # the cluster when this job started it
+        self.queue: deque[tuple[str, int, tuple]] = deque()
+        self.running: dict = {}  # future -> (modality, index)
+        self.token = uuid.uuid4().hex[:8]
+
+    def add(self, modality: str, tasks: list[tuple]) -> None:
+        self.queue.extend((modality, n, args) for n, args in enumerate(tasks))
+
+    def top_up(self) -> None:
+        if not self.queue:
+            return
+        threads = sum(self.client.nthreads().values())
+        limit = max(4, IN_FLIGHT_PER_THREAD * threads)
+        while self.queue and len(self.running) < limit:
+            modality, n, args = self.queue.popleft()
+            key = f"mmviewer-embed-{modality}-{self.token}-{n:06d}"
+            future = self.client.submit(encode_partition, *args, key=key, pure=False)
+            self.running[future] = (modality, n)
+
+    def busy(self, gen):
+        """Drive a driver-side stage (hashing, fitting) while keeping the cluster fed."""
+        while True:
+            try:
+                progress = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            self.top_up()
+            yield progress
+
+    def harvest(self) -> list[tuple[str, int, dict | str]]:
+        """Outcomes of the futures that are done: a result dict, or why the partition failed."""
+        from distributed.scheduler import KilledWorker
+
+        out = []
+        for future in [f for f in self.running if f.done()]:
+            modality, n = self.running.pop(future)
+            err = future.exception() if future.status == "error" else None
+            if future.status == "finished":
+                out.append((modality, n, future.result()))
+            elif err is not None and not isinstance(err, KilledWorker):
+                out.append((modality, n, f"partition failed on a worker ({type(err).__name__}: {err})"))
+            else:  # killed beyond Dask's retries, or cancelled/lost on the scheduler
+                out.append((modality, n, LOST))
+        self.top_up()
+        return out
+
+    def wait(self, timeout: float) -> None:
+        from distributed import TimeoutError, wait
+
+        try:
+            with self.client.as_current():
+                wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # dask's: asyncio's on Python 3.10
+            pass
+
+    def close(self) -> None:
+        """Stop submitting, cancel what is queued or running (finished shards stay), let go."""
+        self.queue.clear()
+        try:
+            if self.running:
+                self.client.cancel(list(self.running))
+        except Exception:  # the cluster may already be gone; nothing is left to undo
+            pass
+        self.running.clear()
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+# -- worker -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EncoderSpec:
+    """How a worker gets the driver's encoder: rebuilt from options, or the object itself."""
+
+    modality: str
+    encoder_id: str
+    batch_size: int
+    options: tuple | None = None  # sorted EmbedOptions items; None: use ``encoder``
+    state_key: str | None = None  # store key of a corpus-fitted encoder's state
+    store_root: str | None = None
+    encoder: Encoder | None = None
+
+
+def _spec(encoder: Encoder, options, state_key: str | None, store) -> EncoderSpec:
+    """Encoders of this package are rebuilt from options (a fitted one only when its state is in
+    the store); any other encoder is sent pickled (keep such encoders light)."""
+    kind = type(encoder).__module__
+    base = EncoderSpec(encoder.modality, encoder.id, int(encoder.batch_size))
+    if kind.startswith("mmviewer.core.encoders.") and (not encoder.needs_fit or state_key):
+        # The driver may have fallen back from CLIP: offline unless it uses CLIP itself.
+        opts = replace(options, offline=not kind.endswith(".clip"))
+        root = str(store.root) if store is not None else None
+        return replace(base, options=tuple(sorted(opts.to_dict().items())), state_key=state_key,
+                       store_root=root)
+    return replace(base, encoder=encoder)
+
+
+#: Encoders built in this worker process, by spec (a long-lived cluster serves many jobs).
+_ENCODERS: dict[EncoderSpec, Encoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+MAX_CACHED_ENCODERS = 4
+
+
+def worker_encoder(spec: EncoderSpec) -> Encoder:
+    """The encoder for ``spec``, built once per worker process."""
+    if spec.encoder is not None:
+        return spec.encoder
+    with _ENCODERS_LOCK:
+        if spec not in _ENCODERS:
+            if len(_ENCODERS) >= MAX_CACHED_ENCODERS:
+                _ENCODERS.clear()
+            _ENCODERS[spec] = _build(spec)
+        return _ENCODERS[spec]
+
+
+def _build(spec: EncoderSpec) -> Encoder:
+    from mmviewer.core.pipeline import EmbedOptions, choose_encoders
+
+    encoders, _ = choose_encoders(EmbedOptions.from_dict(dict(spec.options or ())))
+    encoder = encoders[spec.modality]
+    encoder.batch_size = spec.batch_size
+    if spec.state_key is not None:
+        state = EmbeddingStore(Path(spec.store_root)).load_state(spec.state_key)
+        if state is None:
+            raise RuntimeError(f"the fitted {spec.modality} encoder is not in the store at "
+                               f"{spec.store_root} (is it on storage the workers share?)")
+        encoder.load_state_arrays(state)
+    if encoder.id != spec.encoder_id:
+        raise RuntimeError(f"this worker built encoder {encoder.id!r} but the job uses "
+                           f"{spec.encoder_id!r} (other weights or library versions here?)")
+    return encoder
+
+
+class _AppendOnlyShelf(VectorShelf):
+    """A worker only adds shards: it never reads the (large, shared) shelf folder."""
+
+    def _load(self) -> None:
+        pass
+
+
+class _Inline(Executor):
+    """Runs ``prepare`` in the calling thread: a worker process is one core already."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))  # job._prepare_one returns its errors
+        return future
+
+
+def encode_partition(spec: EncoderSpec, shelf_folder: str | None, part: list) -> dict:
+    """Runs on a worker: prepare, encode and store ``part`` ((item index, ref, hash) triples).
+
+    Returns the item indices encoded, skipped files and notes as (path, reason) pairs, and
+    ``unsaved`` (keys, vectors) when the shard could not be written (or there is no store).
+    """
+    encoder = worker_encoder(spec)
+    shelf = (_AppendOnlyShelf(Path(shelf_folder), encoder.id, encoder.dim) if shelf_folder
+             else job._memory_shelf(encoder))
+    out: dict[int, str] = {}
+    report = ImportReport()
+    counters = {"cached": 0, "computed": 0}
+    run_job(job._encode_all(encoder, part, shelf, _Inline(), 1, out, counters, report, None))
+    keys = list(dict.fromkeys(out.values())) if not shelf.persist else []
+    return {"encoded": list(out), "skipped": [(p.path, p.reason) for p in report.skipped],
+            "notes": [(p.path, p.reason) for p in report.notes],
+            "unsaved": (keys, shelf.get_many(keys)) if keys else None}
