@@ -1,0 +1,346 @@
+"""The main window: the map in the middle, the other panels in docks, menus, status bar.
+
+The window owns no analysis: it hosts the panels (each built from the one
+:class:`~mmviewer.core.state.ViewState` and the :class:`~mmviewer.gui.controller.AppController`),
+turns user gestures (menus, drops, recent files) into ``controller.open_path`` calls, saves the
+session of the dataset it leaves, and remembers its geometry and dock layout in QSettings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
+
+from mmviewer.core.pipeline import EmbedOptions
+from mmviewer.core.state import Notice, ViewState
+from mmviewer.gui.controller import AppController
+from mmviewer.gui.exports import MAP_FILTERS, MATCH_FILTERS, METRICS_FILTERS, Exporter, with_suffix
+from mmviewer.gui.menus import build_menus
+from mmviewer.gui.panels import PANELS, SPECS, build_panel
+from mmviewer.gui.qt_status import QtStatus
+from mmviewer.gui.settings import RecentPaths, app_settings, load_options
+from mmviewer.gui.thumbnails import ThumbnailCache
+
+TABLE_SUFFIXES = (".parquet", ".npz")
+MANIFEST_SUFFIXES = (".csv", ".jsonl")
+STATE_VERSION = 1
+#: Where each dock starts (the map is the central widget).
+DOCK_PLACES = {
+    "fusion": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "query": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "matches": Qt.DockWidgetArea.RightDockWidgetArea,
+    "preview": Qt.DockWidgetArea.RightDockWidgetArea,
+    "metrics": Qt.DockWidgetArea.BottomDockWidgetArea,
+}
+
+
+#: Docks whose panels are tall: they scroll instead of forcing the window taller.
+SCROLLED = ("metrics",)
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def droppable_path(urls) -> Path | None:
+    """The first local folder, manifest or embeddings table among dropped ``urls``."""
+    for url in urls:
+        if not url.isLocalFile():
+            continue
+        path = Path(url.toLocalFile())
+        if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + MANIFEST_SUFFIXES:
+            return path
+    return None
+
+
+class MainWindow(QMainWindow):
+    """One dataset at a time, shown in linked panels."""
+
+    def __init__(self, controller: AppController | None = None, settings=None,
+                 options: EmbedOptions | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mmviewer_main_window")
+        self.setWindowTitle("mmviewer")
+        self.settings = settings if settings is not None else app_settings()
+        # Not parented to the window: worker callbacks that land after the window is deleted
+        # must still find their controller alive (it lives as long as this Python object).
+        self.controller = controller or AppController(ViewState())
+        self.state = self.controller.state
+        self.options = options or load_options(self.settings)
+        self.ask_encoders = True  # False after "don't ask again this session"
+        self.recent = RecentPaths(self.settings)
+        self.thumbnails = ThumbnailCache(self.controller, parent=self)
+        self.exporter = Exporter(self.controller, self)
+        self.report_dialog = None
+        self._requested: Path | None = None
+        self._dialogs: list = []  # non-modal dialogs kept alive
+        self._shown_once = False
+        self._restored = False  # a saved dock layout was applied
+
+        self.status = QtStatus(self.controller, self)
+        self.setStatusBar(self.status)
+        self.report_button = QPushButton("Import report")
+        self.report_button.setFlat(True)
+        self.report_button.setToolTip("Files skipped or noted during import, with the reason.")
+        self.report_button.clicked.connect(self._on_report_triggered)
+        self.report_button.setVisible(False)
+        self.status.addWidget(self.report_button)
+
+        self.panels: dict[str, QWidget] = {}
+        self.panel_errors: dict[str, str] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_panels()
+        self.actions_by_name = build_menus(self)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self._default_state = self.saveState(STATE_VERSION)
+        self._restore_window()
+
+        self.controller.opened.connect(self._on_controller_opened)
+        self.controller.table_ready.connect(self._on_controller_table_ready)
+
+    # -- panels -----------------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        for spec in PANELS:
+            widget, error = build_panel(spec, self.state, self.controller, self.thumbnails)
+            self.panels[spec.key] = widget
+            if error and error != "missing":
+                self.panel_errors[spec.key] = error
+            if spec.key == "map":
+                self.setCentralWidget(widget)
+                continue
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(f"dock_{spec.key}")
+            dock.setWidget(_scrollable(widget) if spec.key in SCROLLED else widget)
+            dock.setToolTip("")
+            dock.toggleViewAction().setToolTip(spec.tip)
+            self.addDockWidget(DOCK_PLACES[spec.key], dock)
+            self.docks[spec.key] = dock
+        # Side columns run the full height; the metrics dock sits under the map only.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resize(1500, 940)
+        for key, error in self.panel_errors.items():
+            QTimer.singleShot(0, lambda k=key, e=error: self.controller.notice.emit(
+                Notice(f"The {SPECS[k].title} panel could not be built: {e}", "error",
+                       details=list(getattr(self.panels[k], "details", [])))))
+
+    def apply_default_sizes(self) -> None:
+        """Dock sizes of the default layout (applied once the window has its real size)."""
+        d = self.docks
+        self.resizeDocks([d["fusion"], d["matches"]], [270, 480], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["fusion"], d["query"]], [300, 500], Qt.Orientation.Vertical)
+        self.resizeDocks([d["matches"], d["preview"]], [560, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([d["metrics"]], [230], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks.values():
+            dock.setVisible(True)
+        self.apply_default_sizes()
+
+    def showEvent(self, event):  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self._restored:
+                QTimer.singleShot(0, self.apply_default_sizes)
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self._restored = self.restoreState(state, STATE_VERSION)
+
+    def _save_window(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.settings.sync()
+
+    # -- opening ----------------------------------------------------------------------------------
+    def open_path(self, path: str | Path, options: EmbedOptions | None = None) -> None:
+        """Open ``path`` with ``options`` (default: the current ones) without asking."""
+        path = Path(path).expanduser()
+        if options is not None:
+            self.options = options
+        self.controller.save_session()  # the dataset being left
+        self._requested = path
+        self.status.start_embedding(path.name or str(path))
+        self.report_button.setVisible(False)
+        self.controller.open_path(path, self.options)
+
+    def open_interactive(self, path: str | Path) -> bool:
+        """Open ``path`` after the encoder dialog (unless it is a table or the user said
+        "don't ask again this session"); False when the user cancelled."""
+        path = Path(path)
+        if path.suffix.lower() not in TABLE_SUFFIXES and self.ask_encoders:
+            from mmviewer.gui.qt_encoder_dialog import ask_encoders
+
+            options, dont_ask = ask_encoders(self, self.settings, str(path), self.options)
+            if options is None:
+                return False
+            self.options = options
+            self.ask_encoders = not dont_ask
+        self.open_path(path)
+        return True
+
+    def open_demo(self, options: EmbedOptions | None = None) -> None:
+        from mmviewer.gui.demo import open_demo
+
+        open_demo(self, options or self.options)
+
+    def _on_controller_opened(self, dataset) -> None:
+        if self._requested is not None:
+            self.recent.add(self._requested)
+        name = (self._requested or Path(str(dataset.source))).name
+        self.setWindowTitle(f"mmviewer — {name} (embedding {len(dataset.items)} items…)")
+
+    def _on_controller_table_ready(self) -> None:
+        # Workaround: set_table's state.reset() changes the weights, which arms the controller's
+        # debounced warm re-layout; 250 ms later it would supersede the cold layout that
+        # set_table starts right after this signal, and that job's UMAP (no yield inside) runs
+        # to the end for nothing. The proper fix is ``self._relayout_timer.stop()`` in
+        # ``AppController.set_table`` before ``request_layout(cold=True)``.
+        timer = getattr(self.controller, "_relayout_timer", None)
+        if timer is not None:
+            timer.stop()
+        ws = self.controller.workspace
+        name = self._requested.name if self._requested else "table"
+        self.setWindowTitle(f"mmviewer — {name} ({ws.table.n_items} items, "
+                            f"{', '.join(ws.table.modalities)})")
+        report = self._report()
+        count = len(report.skipped) + len(report.notes) if report else 0
+        self.report_button.setText(f"Import report ({count})")
+        self.report_button.setVisible(bool(count))
+
+    def _report(self):
+        if self.controller.result is not None:
+            return self.controller.result.report
+        return getattr(self.controller.dataset, "report", None)
+
+    # -- menu handlers ----------------------------------------------------------------------------
+    def _start_dir(self) -> str:
+        return str(self._requested.parent if self._requested else Path.home())
+
+    def _on_open_folder_triggered(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder", self._start_dir())
+        if folder:
+            self.open_interactive(folder)
+
+    def _on_open_table_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an embeddings table", self._start_dir(),
+            "Embeddings (*.parquet *.npz);;Manifests (*.csv *.jsonl);;All files (*)")
+        if path:
+            self.open_interactive(path)
+
+    def _on_open_demo_triggered(self) -> None:
+        self.open_demo()
+
+    def _on_report_triggered(self):
+        from mmviewer.gui.qt_report_dialog import QtReportDialog
+
+        report = self._report()
+        if report is None:
+            self.controller.notice.emit(Notice("No dataset has been opened yet.", "info"))
+            return None
+        source = str(self._requested) if self._requested else ""
+        self.report_dialog = QtReportDialog(report, source, self)
+        self.report_dialog.show()
+        return self.report_dialog
+
+    def _save_name(self, title: str, filters: str, default_name: str) -> Path | None:
+        start = str(Path(self._start_dir()) / default_name)
+        path, chosen = QFileDialog.getSaveFileName(self, title, start, filters)
+        return with_suffix(path, chosen, Path(default_name).suffix) if path else None
+
+    def _dataset_stem(self) -> str:
+        return (self._requested.stem if self._requested else "mmviewer") or "mmviewer"
+
+    def _on_export_matches_triggered(self) -> None:
+        path = self._save_name("Export matches", MATCH_FILTERS, f"{self._dataset_stem()}_matches.csv")
+        if path:
+            self.exporter.export_matches(path)
+
+    def _on_export_metrics_triggered(self) -> None:
+        path = self._save_name("Export metrics", METRICS_FILTERS, f"{self._dataset_stem()}_metrics.json")
+        if path:
+            self.exporter.export_metrics(path, self.panels.get("metrics"))
+
+    def _on_export_map_triggered(self) -> None:
+        path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
+        if path:
+            self.exporter.export_map(path, self.panels.get("map"))
+
+    def _on_find_triggered(self) -> None:
+        dock = self.docks.get("query")
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        panel = self.panels["query"]
+        focus = getattr(panel, "focus_query", None)
+        if callable(focus):
+            focus()
+            return
+        edit = panel.findChild(QLineEdit)
+        (edit or panel).setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if edit is not None:
+            edit.selectAll()
+
+    def _on_guide_triggered(self) -> None:
+        from mmviewer.gui.qt_help import QtHelpDialog
+
+        self._show_dialog(QtHelpDialog(self))
+
+    def _on_about_triggered(self):
+        from mmviewer.gui.qt_help import QtAboutDialog
+
+        return self._show_dialog(QtAboutDialog(self.controller, self))
+
+    def _show_dialog(self, dialog):
+        self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
+        dialog.show()
+        return dialog
+
+    # -- drops and closing ------------------------------------------------------------------------
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls() and droppable_path(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event):  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802
+        path = droppable_path(event.mimeData().urls()) if event.mimeData().hasUrls() else None
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Leave the drop handler first: the encoder dialog is modal.
+        QTimer.singleShot(0, lambda: self.open_interactive(path))
+
+    def closeEvent(self, event):  # noqa: N802
+        self.controller.save_session()
+        self._save_window()
+        self.controller.shutdown()
+        super().closeEvent(event)

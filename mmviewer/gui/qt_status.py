@@ -1,0 +1,198 @@
+"""The status bar: embedding progress with Cancel, notices, the encoders in use, busy jobs.
+
+It is the app's one sink for messages: every ``controller.notice`` lands here, coloured by
+level, with the file name when there is one; "Details…" opens the full text (reason, path,
+traceback) in a selectable, copyable box. Nothing here is ever a modal traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmviewer.core.state import Notice
+from mmviewer.gui.encoder_info import encoders_summary, uses_clip
+
+LEVEL_COLOURS = {"info": "", "warning": "#9a5b00", "error": "#b00020"}
+LEVEL_MARKS = {"info": "", "warning": "⚠ ", "error": "✖ "}
+HISTORY = 200
+
+
+def notice_text(notice: Notice) -> str:
+    """The one-line form: level mark, file name (when known) and the message."""
+    name = Path(notice.path).name if notice.path else ""
+    text = notice.text if not name or name in notice.text else f"{name}: {notice.text}"
+    return LEVEL_MARKS.get(notice.level, "") + text
+
+
+def notice_details(notice: Notice) -> str:
+    parts = [f"[{notice.level}] {notice.text}"]
+    if notice.path:
+        parts.append(f"File: {notice.path}")
+    if notice.details:
+        parts.append("")
+        parts.extend(str(d).rstrip("\n") for d in notice.details)
+    return "\n".join(parts)
+
+
+class QtStatus(QStatusBar):
+    """Status bar bound to one :class:`~mmviewer.gui.controller.AppController`."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.history: list[tuple[str, Notice]] = []
+        self.last_notice: Notice | None = None
+        self._stages: dict[str, str] = {}  # modality -> "done" | stage text
+
+        self.message = QLabel("Open a folder (Ctrl+O), drop one on the window, or try --demo.")
+        self.message.setToolTip("The latest message. Click “Details…” for the full text.")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setMinimumWidth(120)
+        # Long messages are cut, never widen the window; "Details…" has the full text.
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.details_button = QPushButton("Details…")
+        self.details_button.setFlat(True)
+        self.details_button.setToolTip("Show the full text of the latest messages (copyable).")
+        self.details_button.clicked.connect(self._on_details_button_clicked)
+        self.details_button.setVisible(False)
+
+        self.progress_label = QLabel()
+        self.progress_label.setToolTip(
+            "Embedding progress per modality: stage, items done/total, speed, time left.")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setToolTip("Progress of the current embedding stage.")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip(
+            "Stop embedding after the current batch: everything finished so far is saved and "
+            "shown; opening the dataset again computes only the rest.")
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.busy_label = QLabel()
+        self.busy_label.setToolTip("Work running in the background.")
+        self.encoders_label = QLabel()
+        self.encoders_label.setToolTip("The encoders that made the embeddings on show.")
+
+        self.addWidget(self.message, 1)
+        self.addWidget(self.details_button)
+        for w in (self.progress_label, self.progress_bar, self.cancel_button, self.busy_label,
+                  self.encoders_label):
+            self.addPermanentWidget(w)
+        self._set_embedding(False)
+
+        controller.progress.connect(self._on_controller_progress)
+        controller.notice.connect(self._on_controller_notice)
+        controller.busy.connect(self._on_controller_busy)
+        controller.table_ready.connect(self._on_controller_table_ready)
+
+    # -- embedding progress -----------------------------------------------------------------------
+    def start_embedding(self, name: str) -> None:
+        self._stages.clear()
+        self.progress_label.setText(f"Opening {name}…")
+        self.progress_bar.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        self._set_embedding(True)
+
+    def _set_embedding(self, on: bool) -> None:
+        for w in (self.progress_label, self.progress_bar, self.cancel_button):
+            w.setVisible(on)
+
+    def _on_controller_progress(self, p) -> None:
+        if not self.progress_bar.isVisible():
+            self._set_embedding(True)
+        modality = p.modality or "all"
+        for m in list(self._stages):
+            if m != modality and self._stages[m] != "done":
+                self._stages[m] = "done"
+        detail = f"{p.stage} {modality} {p.done}/{p.total}"
+        if p.rate:
+            detail += f" · {p.rate:.0f} items/s"
+        if p.eta_s is not None and p.done < p.total:
+            detail += f" · {_duration(p.eta_s)} left"
+        self._stages[modality] = detail
+        done = [m for m, s in self._stages.items() if s == "done"]
+        self.progress_label.setText(" · ".join([f"{m} ✓" for m in done] + [detail]))
+        self.progress_bar.setRange(0, max(1, p.total))
+        self.progress_bar.setValue(min(p.done, p.total))
+
+    def _on_cancel_button_clicked(self) -> None:
+        self.controller.cancel_embedding()
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText(self.progress_label.text() + " · cancelling…")
+
+    def _on_controller_table_ready(self) -> None:
+        self._set_embedding(False)
+        ws = self.controller.workspace
+        encoders = dict(ws.table.encoders) if ws is not None else {}
+        self.encoders_label.setText(encoders_summary(encoders))
+        tip = "\n".join(f"{m}: {e}" for m, e in encoders.items())
+        if encoders and not uses_clip(encoders) and not any(
+                e.startswith("precomputed") for e in encoders.values()):
+            tip += "\n\nOffline encoders: Help → About says how to get CLIP weights."
+        self.encoders_label.setToolTip(tip or "The encoders that made the embeddings on show.")
+
+    def _on_controller_busy(self, label: str) -> None:
+        self.busy_label.setText(f"{label}…" if label else "")
+        if not label:
+            self._set_embedding(False)  # nothing runs, so no embedding either (done or failed)
+
+    # -- notices ----------------------------------------------------------------------------------
+    def _on_controller_notice(self, notice: Notice) -> None:
+        self.show_notice(notice)
+
+    def show_notice(self, notice: Notice) -> None:
+        self.last_notice = notice
+        self.history.append((time.strftime("%H:%M:%S"), notice))
+        del self.history[:-HISTORY]
+        text = notice_text(notice)
+        first_line = text.splitlines()[0] if text else ""
+        self.message.setText(first_line)
+        colour = LEVEL_COLOURS.get(notice.level, "")
+        self.message.setStyleSheet(f"color: {colour};" if colour else "")
+        self.message.setToolTip(notice_details(notice)[:2000])
+        self.details_button.setVisible(True)
+        if notice.level == "error" and notice.text.startswith("embed failed"):
+            self._set_embedding(False)
+
+    def _on_details_button_clicked(self) -> None:
+        self.details_dialog().exec()
+
+    def details_dialog(self) -> QDialog:
+        """The latest notice in full, then the earlier ones (newest first)."""
+        dialog = QDialog(self.window())
+        dialog.setWindowTitle("Messages")
+        box = QPlainTextEdit()
+        box.setReadOnly(True)
+        box.setToolTip("Full text of the messages; select and copy as needed.")
+        blocks = [f"{when}  {notice_details(n)}" for when, n in reversed(self.history)]
+        box.setPlainText("\n\n".join(blocks) or "No messages.")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(box)
+        layout.addWidget(buttons)
+        dialog.resize(760, 420)
+        return dialog
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
