@@ -175,6 +175,9 @@ class Rasteriser:
             sym = None if symbols is None else np.asarray(symbols)[keep]
             return self._sparse(fx[keep], fy[keep], keep, style, table, kern, width, height, sym)
         self.last_path = "dense"
+        if n_vis < n:  # NaN would not survive the integer cast: park them off screen
+            np.nan_to_num(fx, copy=False, nan=-1e6, posinf=-1e6, neginf=-1e6)
+            np.nan_to_num(fy, copy=False, nan=-1e6, posinf=-1e6, neginf=-1e6)
         return self._dense(fx, fy, style, table, r, width, height)
 
     # -- the two paths ----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class MapStylingMixin:
             job, args, inline = (lambda: (yield from gen)), (), min(self.sync_limit, MATCH_SYNC_LIMIT)
         elif col is not None and col in t.metadata:
             key, job, args, inline = spec, mc.metadata, (t.metadata[col], col), self.sync_limit
-        else:
+        else:  # also "match" when no modality pair has enough items to align
             key, job, args, inline = COLOUR_MODALITIES, mc.availability, (t,), self.sync_limit
         if key in self._colour_cache:
             self._set_colouring(self._colour_cache[key])
@@ -129,6 +129,8 @@ class MapStylingMixin:
             self.view_box.reserve_right(0)
             return
         note = c.note if c.done else (c.note + " …computing").strip()
+        if self.state.colour_by == COLOUR_MATCH and self.match_pair is None:
+            note = "match correctness needs two modalities with 4+ paired items"
         self.legend.set_entries(c.title, c.labels, c.colours, c.counts, note)
         extra = []
         if self.state.map_mode == MAP_MODALITIES and self.modality_points.which is not None:

@@ -60,6 +60,17 @@ def test_many_points_take_the_dense_path_and_still_land_in_place():
     assert ((img >> 24) > 0).mean() > 0.9  # the square is covered
 
 
+def test_non_finite_points_are_skipped_on_both_paths():
+    rng = np.random.default_rng(2)
+    for n in (10, 300_000):
+        x = rng.uniform(0, 50, n).astype(np.float32)
+        y = rng.uniform(0, 50, n).astype(np.float32)
+        x[::3], y[1::3] = np.nan, np.inf
+        r = Rasteriser()
+        img = r.render(x, y, np.zeros(n, int), TABLE, (1, 0, 1, 0), 50, 50)
+        assert img.shape == (50, 50) and r.last_visible == len(x[2::3])
+
+
 def test_points_outside_the_view_cost_nothing_visible():
     r = Rasteriser()
     img = r.render(np.array([-100.0, 500.0], np.float32), np.array([5.0, 5.0], np.float32),
