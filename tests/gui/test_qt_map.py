@@ -182,6 +182,30 @@ def test_shift_drag_draws_a_rectangle_that_selects(qtbot, panel):
     assert panel.state.selection == tuple(np.flatnonzero(inside))
 
 
+def test_ctrl_drag_and_the_lasso_tool_draw_a_lasso_that_selects(qtbot, panel, monkeypatch):
+    import pyqtgraph as pg
+
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)  # synthetic moves come at once
+    pos = grid()
+    show_layout(qtbot, panel, pos)
+    panel.reset_view()
+    panel.plot.grab()
+    ring = [(2.5 + 1.6 * np.cos(a), 2.0 + 1.3 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    path = [widget_xy(panel, x, y) for x, y in ring]
+    poly = QPolygonF([QPointF(*p) for p in ring])
+    expected = tuple(i for i, (x, y) in enumerate(pos)
+                     if poly.containsPoint(QPointF(float(x), float(y)), Qt.FillRule.OddEvenFill))
+    with qtbot.waitSignal(panel.state.events.selection, timeout=2000):
+        _drag(panel, path, Qt.KeyboardModifier.ControlModifier)
+    assert panel.state.selection == expected and len(expected) > 3
+    panel.set_tool("lasso")
+    assert panel.toolbar.tool_actions["lasso"].isChecked()
+    panel.state.selection = ()
+    with qtbot.waitSignal(panel.state.events.selection, timeout=2000):
+        _drag(panel, path, Qt.KeyboardModifier.NoModifier)
+    assert panel.state.selection == expected
+
+
 def test_click_sets_current_and_escape_clears_the_selection(qtbot, panel):
     pos = grid()
     show_layout(qtbot, panel, pos)
