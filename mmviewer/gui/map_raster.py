@@ -29,6 +29,8 @@ SPARSE_BUDGET = 2_000_000  # kernel writes the sparse path may spend (points in 
 FULL_FILL = COVER_STEPS * 3  # level of a fully covered fill pixel
 FULL_RIM = COVER_STEPS * 3 + 2  # level of a fully covered outline pixel
 CORE_LEVEL = (COVER_STEPS // 2) * 3  # coverage >= 1/2: a "core" pixel, written after fringes
+ESTIMATE_ABOVE = 262_144  # count the points in view on a strided sample above this many
+ESTIMATE_STRIDE = 8
 
 
 def auto_radius(n_visible: int, scale: float = 1.0) -> float:
@@ -127,6 +129,8 @@ class Rasteriser:
     def __init__(self):
         self._kernels: dict[tuple[float, float], _Kernel] = {}
         self.last_path = ""  # "sparse" | "dense" | "" (for tests and the benchmark)
+        self._ranks = np.empty(0, np.int32)
+        self._colours_cache = None
         self.last_visible = 0
         self.last_radius = 0.0
 
@@ -139,7 +143,8 @@ class Rasteriser:
         return self._kernels[key]
 
     def render(self, x, y, style, table, affine, width: int, height: int,
-               symbols=None, scale: float = 1.0, radius: float | None = None) -> np.ndarray:
+               symbols=None, scale: float = 1.0, radius: float | None = None,
+               style_key=None) -> np.ndarray:
         """Rasterise points (draw order) into a ``(height, width)`` uint32 ARGB32-premultiplied
         image.
 
@@ -151,6 +156,8 @@ class Rasteriser:
         affine : (sx, bx, sy, by): pixel = (x * sx + bx, y * sy + by)
         symbols : (N,) int index into :data:`SYMBOLS`, or None for discs
         scale : multiplies the automatic radius; ``radius`` overrides it
+        style_key : any hashable that changes whenever ``style`` or ``table`` do; lets the
+            dense path keep its per-point colours between frames (None: no reuse)
         """
         width, height = int(width), int(height)
         sx, bx, sy, by = (float(v) for v in affine)
@@ -163,22 +170,24 @@ class Rasteriser:
         fy = np.multiply(y, np.float32(sy), dtype=np.float32)
         fy += np.float32(by)
         margin = 8.0
-        vis = (fx > -margin) & (fx < width + margin) & (fy > -margin) & (fy < height + margin)
+        sx_, sy_ = (fx, fy) if n <= ESTIMATE_ABOVE else (fx[::ESTIMATE_STRIDE], fy[::ESTIMATE_STRIDE])
+        vis = (sx_ > -margin) & (sx_ < width + margin) & (sy_ > -margin) & (sy_ < height + margin)
         n_vis = int(np.count_nonzero(vis))
+        if n > ESTIMATE_ABOVE:  # a strided sample is enough to pick the radius and the path
+            n_vis = int(round(n_vis * n / len(sx_)))
         r = radius if radius is not None else auto_radius(n_vis, scale)
         self.last_visible, self.last_radius = n_vis, r
         outline = 1.0 if r >= 2.4 else 0.0
         kern = self.kernel(r, outline)
         if n_vis * kern.ox.size <= SPARSE_BUDGET:
             self.last_path = "sparse"
+            if n > ESTIMATE_ABOVE:
+                vis = (fx > -margin) & (fx < width + margin) & (fy > -margin) & (fy < height + margin)
             keep = np.flatnonzero(vis)
             sym = None if symbols is None else np.asarray(symbols)[keep]
             return self._sparse(fx[keep], fy[keep], keep, style, table, kern, width, height, sym)
         self.last_path = "dense"
-        if n_vis < n:  # NaN would not survive the integer cast: park them off screen
-            np.nan_to_num(fx, copy=False, nan=-1e6, posinf=-1e6, neginf=-1e6)
-            np.nan_to_num(fy, copy=False, nan=-1e6, posinf=-1e6, neginf=-1e6)
-        return self._dense(fx, fy, style, table, r, width, height)
+        return self._dense(fx, fy, self._point_colours(style, table, style_key), r, width, height)
 
     # -- the two paths ----------------------------------------------------------------------------
     def _sparse(self, fx, fy, keep, style, table, kern: _Kernel, width, height, sym):
@@ -202,32 +211,47 @@ class Rasteriser:
         styles = np.concatenate([[0], np.asarray(style)[keep]]).astype(np.intp)
         return self._colour(img >> 5, img & (LEVELS - 1), styles, table)
 
-    def _dense(self, fx, fy, style, table, r, width, height):
+    def _point_colours(self, style, table, key) -> tuple[np.ndarray, np.ndarray]:
+        """Fill and outline colour of every point, with a transparent entry 0 in front."""
+        n = len(style)
+        if key is not None and self._colours_cache is not None and self._colours_cache[0] == (key, n):
+            return self._colours_cache[1]
+        flat = np.asarray(table, np.uint32).ravel()
+        base = np.asarray(style, np.intp) * LEVELS
+        fill = np.zeros(n + 1, np.uint32)
+        rim = np.zeros(n + 1, np.uint32)
+        fill[1:] = flat[base + FULL_FILL]
+        rim[1:] = flat[base + FULL_RIM]
+        self._colours_cache = ((key, n), (fill, rim)) if key is not None else None
+        return fill, rim
+
+    def _dense(self, fx, fy, colours, r, width, height):
         offsets = _dense_offsets(r)
         pad = int(math.floor(r)) + 1
         pw, ph = width + 2 * pad, height + 2 * pad
+        # fmax/fmin (unlike clip) also park NaN on the border, which the crop drops
         np.add(fx, pad, out=fx)
-        np.clip(fx, 0, pw - 1, out=fx)
+        np.fmin(np.fmax(fx, 0, out=fx), pw - 1, out=fx)
         np.add(fy, pad, out=fy)
-        np.clip(fy, 0, ph - 1, out=fy)
+        np.fmin(np.fmax(fy, 0, out=fy), ph - 1, out=fy)
         ix = fx.astype(np.int32)
         idx = fy.astype(np.int32)
         idx *= pw
         idx += ix
+        n = len(fx)
+        if len(self._ranks) != n:
+            self._ranks = np.arange(1, n + 1, dtype=np.int32)
         img = np.zeros(ph * pw, np.int32)
-        img[idx] = np.arange(1, len(fx) + 1, dtype=np.int32)
+        img[idx] = self._ranks
         img = img.reshape(ph, pw)
         outer = _dilate(img, offsets)
-        if r >= 2.0:  # a 1 px outline where the top disc's rim shows
-            inner = _dilate(img, _dense_offsets(r - 1.0))
-            level = np.where(outer > inner, FULL_RIM, FULL_FILL)
-        else:
-            level = np.full(outer.shape, FULL_FILL, np.int32)
         crop = (slice(pad, pad + height), slice(pad, pad + width))
-        rank, level = outer[crop], level[crop]
-        level[rank == 0] = 0
-        styles = np.concatenate([[0], np.asarray(style)]).astype(np.intp)
-        return self._colour(rank, level, styles, table)
+        fill, rim = colours
+        if r < 2.0:
+            return fill[outer[crop]]
+        inner = _dilate(img, _dense_offsets(r - 1.0))  # a 1 px outline where a rim shows
+        top = outer[crop]
+        return np.where(top > inner[crop], rim[top], fill[top])
 
     @staticmethod
     def _colour(rank, level, styles, table) -> np.ndarray:

@@ -62,6 +62,7 @@ class PointCloudItem(pg.GraphicsObject):
         self.render_count = 0  # rasterisations done (tests, benchmark)
         self.data_version = 0  # bumped by set_points only (a "rebuild")
         self._version = 0  # bumped by every change that alters the picture
+        self._style_version = 0  # bumped when per-point colours or the draw order change
         self._x = self._y = np.empty(0, np.float32)
         self._colour_index = np.empty(0, np.int32)
         self._colours = np.array([[0.3, 0.45, 0.7]])
@@ -94,6 +95,7 @@ class PointCloudItem(pg.GraphicsObject):
             self._variant = self._symbols = None
             self._order = None
             self._ordered.clear()
+            self._style_version += 1
         self.data_version += 1
         self._move(x, y)
 
@@ -130,7 +132,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._colours = np.asarray(colours, float).reshape(-1, 3)
         self._table = None
         self._ordered.pop("style", None)
-        self._changed()
+        self._changed(style=True)
 
     def set_variants(self, variant) -> None:
         """Per-point variant (DIM ... HIGHLIGHTED), or None for all NORMAL; sets the draw order."""
@@ -141,7 +143,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._variant = variant
         self._order = None
         self._ordered.clear()
-        self._changed()
+        self._changed(style=True)
 
     def set_symbols(self, symbols) -> None:
         """Per-point symbol index into ``map_raster.SYMBOLS`` ("o", "s", "t", "d"), or None."""
@@ -153,14 +155,15 @@ class PointCloudItem(pg.GraphicsObject):
         """Colours (RGB in [0, 1]) the dimmed points fade towards and the selection outline."""
         self._background, self._accent = tuple(background), tuple(accent)
         self._table = None
-        self._changed()
+        self._changed(style=True)
 
     def colours_of(self, index) -> np.ndarray:
         """(n, 3) base RGB of points ``index`` (tests, legend)."""
         return self._colours[self._colour_index[np.asarray(index)]]
 
-    def _changed(self) -> None:
+    def _changed(self, style: bool = False) -> None:
         self._version += 1
+        self._style_version += style
         self.update()
 
     # -- draw order ----------------------------------------------------------------------------
@@ -195,7 +198,8 @@ class PointCloudItem(pg.GraphicsObject):
         self.render_count += 1
         return self.raster.render(self._get_ordered("x"), self._get_ordered("y"),
                                   self._get_ordered("style"), self._table, affine, width, height,
-                                  symbols=symbols, scale=self.point_scale)
+                                  symbols=symbols, scale=self.point_scale,
+                                  style_key=self._style_version)
 
     # -- pyqtgraph / QGraphicsItem -------------------------------------------------------------
     def dataBounds(self, ax, frac=1.0, orthoRange=None):

@@ -68,7 +68,8 @@ def test_non_finite_points_are_skipped_on_both_paths():
         x[::3], y[1::3] = np.nan, np.inf
         r = Rasteriser()
         img = r.render(x, y, np.zeros(n, int), TABLE, (1, 0, 1, 0), 50, 50)
-        assert img.shape == (50, 50) and r.last_visible == len(x[2::3])
+        assert img.shape == (50, 50) and img.any()
+        assert r.last_visible == pytest.approx(len(x[2::3]), rel=0.01)  # sampled above 262k
 
 
 def test_points_outside_the_view_cost_nothing_visible():
