@@ -133,9 +133,9 @@ class MapInteractionMixin:
             return
         q, t = self.match_pair
         self._top_job.start(_top_matches, ws, row, q, t, self.state.method, self.top_k,
-                            on_return=self._on_top_matches)
+                            on_return=self._on_top_job_returned)
 
-    def _on_top_matches(self, value) -> None:
+    def _on_top_job_returned(self, value) -> None:
         row, matches = value
         if row != self.state.current:
             return

@@ -162,9 +162,9 @@ class MapLayer(QObject):
             self.index_ready.emit()
         else:
             self.index = PointIndex(pos, tree=False)
-            self._job.start(PointIndex, pos, on_return=self._on_job_index)
+            self._job.start(PointIndex, pos, on_return=self._on_index_job_returned)
 
-    def _on_job_index(self, index: PointIndex) -> None:
+    def _on_index_job_returned(self, index: PointIndex) -> None:
         self.index = index
         self.index_ready.emit()
 

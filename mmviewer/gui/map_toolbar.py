@@ -6,7 +6,7 @@ Only widgets live here; :class:`~mmviewer.gui.qt_map.QtMap` connects them to the
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QToolBar, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSizePolicy, QToolBar, QWidget
 
 from mmviewer.gui.map_tools import LASSO, PAN, RECT
 
@@ -43,6 +43,11 @@ class MapToolbar(QToolBar):
         self.pair_combo.setToolTip("Modality pair whose nearest-match correctness is shown")
         self.pair_action = self.addWidget(self.pair_combo)
         self.pair_action.setVisible(False)
+        self.size_spin = QDoubleSpinBox(self, minimum=0.5, maximum=4.0, singleStep=0.25,
+                                        value=1.0, suffix="×", decimals=2)
+        self.size_spin.setToolTip("Point size (relative to the automatic size)")
+        self.addWidget(QLabel(" Size ", self))
+        self.addWidget(self.size_spin)
         self.addSeparator()
         self.lines_action = QAction("Modalities", self, checkable=True, toolTip=(
             "Draw each item's modalities as separate points joined by lines"))

@@ -47,7 +47,8 @@ TOP_MATCHES = 5
 class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
     """The map panel. Public API: signals below, :meth:`row_at`, :meth:`hover_at`,
     :meth:`select_in_rect`, :meth:`select_in_polygon`, :meth:`clear_selection`,
-    :meth:`set_tool`, :meth:`set_match_pair`, :meth:`reset_view`, :meth:`export_image`."""
+    :meth:`set_tool`, :meth:`set_match_pair`, :meth:`set_point_scale`, :meth:`reset_view`,
+    :meth:`export_image`; attributes ``colouring``, ``hovered_row``, ``layer``."""
 
     points_changed = Signal(str)  # "items" | "modalities": a new set of points is drawn
     glide_finished = Signal(str)  # that layer's points reached their new positions
@@ -130,6 +131,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         tb.lines_action.toggled.connect(self._on_toolbar_lines_toggled)
         tb.export_action.triggered.connect(self._on_toolbar_export)
         tb.legend_action.toggled.connect(self._on_toolbar_legend_toggled)
+        tb.size_spin.valueChanged.connect(self.set_point_scale)
         for w in (self.plot, self.plot.viewport()):
             w.installEventFilter(self)
 
@@ -150,6 +152,15 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         """"pan", "rect" or "lasso" for a plain left drag."""
         self.view_box.set_tool(tool)
         self.toolbar.tool_actions[tool].setChecked(True)
+
+    def set_point_scale(self, scale: float) -> None:
+        """Multiply the automatic point size (which shrinks as more points are in view)."""
+        for layer in (self.items, self.modality_points):
+            layer.item.point_scale = float(scale)
+            layer.item.update()
+        blocked = self.toolbar.size_spin.blockSignals(True)
+        self.toolbar.size_spin.setValue(float(scale))
+        self.toolbar.size_spin.blockSignals(blocked)
 
     def reset_view(self) -> None:
         """Fit every point and follow the map again (auto-range stays on until a pan/zoom)."""
