@@ -58,6 +58,8 @@ class QtStatus(QStatusBar):
         self.history: list[tuple[str, Notice]] = []
         self.last_notice: Notice | None = None
         self._stages: dict[str, str] = {}  # modality -> "done" | stage text
+        self._name = ""  # the dataset being opened
+        self._noticed = False  # a notice arrived since it started: keep it on show
 
         self.message = QLabel("Open a folder (Ctrl+O), drop one on the window, or try --demo.")
         self.message.setToolTip("The latest message. Click “Details…” for the full text.")
@@ -94,6 +96,7 @@ class QtStatus(QStatusBar):
             self.addPermanentWidget(w)
         self._set_embedding(False)
 
+        controller.opened.connect(self._on_controller_opened)
         controller.progress.connect(self._on_controller_progress)
         controller.notice.connect(self._on_controller_notice)
         controller.busy.connect(self._on_controller_busy)
@@ -102,6 +105,9 @@ class QtStatus(QStatusBar):
     # -- embedding progress -----------------------------------------------------------------------
     def start_embedding(self, name: str) -> None:
         self._stages.clear()
+        self._name = name
+        self._noticed = False
+        self._say(f"Opening {name}…")
         self.progress_label.setText(f"Opening {name}…")
         self.progress_bar.setRange(0, 0)
         self.cancel_button.setEnabled(True)
@@ -110,6 +116,17 @@ class QtStatus(QStatusBar):
     def _set_embedding(self, on: bool) -> None:
         for w in (self.progress_label, self.progress_bar, self.cancel_button):
             w.setVisible(on)
+        self.busy_label.setVisible(not on)  # the progress label says it already
+
+    def _say(self, text: str) -> None:
+        """A plain status line (not a notice: not kept in the history)."""
+        self.message.setText(text)
+        self.message.setStyleSheet("")
+        self.message.setToolTip(text)
+
+    def _on_controller_opened(self, dataset) -> None:
+        if not self._noticed:
+            self._say(f"Embedding {len(dataset.items)} items from {self._name or 'the dataset'}…")
 
     def _on_controller_progress(self, p) -> None:
         if not self.progress_bar.isVisible():
@@ -138,6 +155,9 @@ class QtStatus(QStatusBar):
         self._set_embedding(False)
         ws = self.controller.workspace
         encoders = dict(ws.table.encoders) if ws is not None else {}
+        if ws is not None and not self._noticed:
+            self._say(f"{self._name or 'Table'}: {ws.table.n_items} items "
+                      f"({', '.join(ws.table.modalities)}). Select a point or a row to explore.")
         self.encoders_label.setText(encoders_summary(encoders))
         tip = "\n".join(f"{m}: {e}" for m, e in encoders.items())
         if encoders and not uses_clip(encoders) and not any(
@@ -156,6 +176,7 @@ class QtStatus(QStatusBar):
 
     def show_notice(self, notice: Notice) -> None:
         self.last_notice = notice
+        self._noticed = True
         self.history.append((time.strftime("%H:%M:%S"), notice))
         del self.history[:-HISTORY]
         text = notice_text(notice)
