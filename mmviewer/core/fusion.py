@@ -207,15 +207,23 @@ def fused_vectors(table: EmbeddingTable, weights: Weights) -> np.ndarray:
     ValueError
         For invalid weights or when no modality has a positive weight.
     """
-    active = _active(table, weights)
-    if not active:
+    scales = fused_scales(table, weights)
+    if not scales:
         raise ValueError("fused_vectors needs at least one modality with a positive weight")
+    blocks = [table.vectors[m] * f[:, None] for m, f in scales.items()]
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
+
+
+def fused_scales(table: EmbeddingTable, weights: Weights) -> dict[str, np.ndarray]:
+    """Per-item block factors of :func:`fused_vectors`: ``{m: sqrt(w_m p_im / W_i)}`` (N,)
+    float32 for each positively weighted modality, in table order (empty when none is)."""
+    active = _active(table, weights)
     total = np.zeros(table.n_items, dtype=np.float64)
     for m, w in active.items():
         total += w * np.asarray(table.present[m], dtype=np.float64)
-    blocks = []
+    out = {}
     for m, w in active.items():
         scale = np.divide(w, total, out=np.zeros_like(total), where=total > 0)
         scale *= np.asarray(table.present[m], dtype=np.float64)
-        blocks.append(table.vectors[m] * np.sqrt(scale)[:, None].astype(np.float32))
-    return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
+        out[m] = np.sqrt(scale).astype(np.float32)
+    return out

@@ -27,6 +27,13 @@ def _warm_up() -> bool:
     return True
 
 
+def _peak_rss_bytes() -> int:
+    """Peak resident set size of this process (``ru_maxrss`` is in KiB on Linux)."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
 def _run_umap(x: np.ndarray, kwargs: dict) -> np.ndarray:
     from mmviewer.core.layout import umap_layout
 
@@ -64,6 +71,10 @@ class LayoutService:
             # The child died (killed, out of memory): start a fresh one and try once more.
             self.close()
             return self._pool().submit(_run_umap, x, kwargs).result()
+
+    def peak_rss_bytes(self) -> int:
+        """Peak resident memory of the child so far (for benchmarks and diagnostics)."""
+        return self._pool().submit(_peak_rss_bytes).result()
 
     def close(self) -> None:
         with self._lock:
