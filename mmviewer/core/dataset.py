@@ -16,7 +16,7 @@ job. Everything that is skipped lands in the :class:`ImportReport`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +50,7 @@ class Dataset:
     """The result of a scan: items, the import report, and where they came from."""
 
     root: Path
-    items: list[Item]
+    items: Sequence[Item]  # a list, or precomputed.TableItems (made on demand)
     report: ImportReport
     layout: str
     source: Path
@@ -58,6 +58,8 @@ class Dataset:
 
     @property
     def metadata_columns(self) -> list[str]:
+        if self.precomputed is not None:
+            return list(self.precomputed.metadata)
         seen: dict[str, None] = {}
         for item in self.items:
             seen.update(dict.fromkeys(item.metadata))

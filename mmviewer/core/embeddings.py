@@ -22,6 +22,19 @@ def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > eps)
 
 
+def l2_normalise_inplace(x: np.ndarray, eps: float = 1e-12, block: int = 1 << 16) -> np.ndarray:
+    """Scale the rows of a float32 array to unit length in place (block by block: no full-size
+    temporaries); all-zero rows stay zero. Returns ``x``."""
+    if x.dtype != np.float32 or not x.flags.writeable:
+        raise ValueError("l2_normalise_inplace needs a writeable float32 array")
+    for start in range(0, len(x), block):
+        part = x[start : start + block]
+        norms = np.sqrt(np.einsum("ij,ij->i", part, part))[:, None]
+        np.divide(part, norms, out=part, where=norms > eps)
+        part[(norms <= eps)[:, 0]] = 0
+    return x
+
+
 @dataclass
 class EmbeddingTable:
     """Per-item embeddings for one dataset.
@@ -54,6 +67,16 @@ class EmbeddingTable:
             if m not in self.present:
                 self.present[m] = np.linalg.norm(mat, axis=1) > 0
         self._index: dict[str, int] | None = None
+        self._derived: dict = {}
+
+    def derived(self, key, compute):
+        """``compute()`` once per table and ``key``: for values derived from the vectors alone
+        (e.g. the per-modality layout bases), which tables treat as immutable once built."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

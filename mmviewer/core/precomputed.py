@@ -11,12 +11,13 @@ arrays are refused: NPZ files are opened with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from mmviewer.core.dataset import Dataset, Item
-from mmviewer.core.embeddings import EmbeddingTable, l2_normalise
+from mmviewer.core.embeddings import EmbeddingTable, l2_normalise_inplace
 from mmviewer.core.modalities import MODALITIES
 from mmviewer.core.report import ImportReport
 
@@ -52,43 +53,105 @@ def open_precomputed(path: Path) -> Dataset:
             f"{path}: no embedding columns found (expected columns named image/text/audio, "
             f"optionally with a suffix such as _embedding)"
         )
-    items = [
-        Item(str(i), {}, {k: str(v[n]) for k, v in table.metadata.items()})
-        for n, i in enumerate(table.ids)
-    ]
-    return Dataset(path.parent.resolve(), items, ImportReport(), "precomputed", path, precomputed=table)
+    return Dataset(path.parent.resolve(), TableItems(table), ImportReport(), "precomputed", path,
+                   precomputed=table)
+
+
+class TableItems(Sequence):
+    """The items of a precomputed table, made on demand: a million :class:`Item` objects with
+    their metadata dicts would cost about as much memory as the vectors."""
+
+    def __init__(self, table: EmbeddingTable) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return self.table.n_items
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        t = self.table
+        return Item(str(t.ids[i]), {}, {k: str(v[i]) for k, v in t.metadata.items()})
+
+
+def _read_parquet(path: Path) -> EmbeddingTable:
+    """Column by column, row group by row group, into preallocated arrays normalised in place:
+    the peak stays near the vectors' own size (no whole-table Arrow copy beside them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    # Buffered page-by-page reads: whole column chunks (plus their list levels) held at once
+    # cost ~3x a column's size, and were 4x slower here.
+    pf = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
+    schema = pf.schema_arrow
+    names = schema.names
+    id_col = next((c for c in names if c.lower() in ("id", "ids", "item_id")), None)
+    n = pf.metadata.num_rows
+    if id_col:
+        col = pf.read(columns=[id_col]).column(0)
+        if pc.count_distinct(col, mode="all").as_py() != n:
+            raise PrecomputedError(f"{path}: ids are not unique")
+        ids = _strings(col)
+    else:
+        ids = np.asarray([str(i) for i in range(n)], dtype=object)
+    schema_meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    vectors, present, encoders, metadata = {}, {}, {}, {}
+    for name in names:
+        if name == id_col:
+            continue
+        typ = schema.field(name).type
+        modality = modality_for_column(name)
+        is_list = pa.types.is_list(typ) or pa.types.is_fixed_size_list(typ) or pa.types.is_large_list(typ)
+        if is_list and modality and pa.types.is_floating(typ.value_type):
+            if pa.types.is_fixed_size_list(typ):
+                mat, mask = _fixed_size_column(pf, name, typ.list_size, n, path)
+            else:
+                col = pf.read(columns=[name]).column(0).combine_chunks()
+                mat, mask = _list_column_to_matrix(col, name, path)
+                del col
+            vectors[modality], present[modality] = l2_normalise_inplace(mat), mask
+            encoders[modality] = schema_meta.get(f"mmviewer.encoder.{modality}", f"precomputed:{name}")
+        elif not is_list:
+            metadata[name] = _strings(pf.read(columns=[name]).column(0), null="")
+    return EmbeddingTable(ids, vectors, present, encoders, metadata)
+
+
+def _strings(col, null: str = "None") -> np.ndarray:
+    """An Arrow column as an object array of ``str`` (``null`` for missing values)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return np.asarray(col.fill_null(null).to_numpy(zero_copy_only=False), dtype=object)
+    return np.asarray([null if v is None else str(v) for v in col.to_pylist()], dtype=object)
+
+
+def _fixed_size_column(pf, name: str, dim: int, n: int, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    mat = np.zeros((n, dim), dtype=np.float32)
+    mask = np.zeros(n, dtype=bool)
+    row = 0
+    for batch in pf.iter_batches(batch_size=1 << 14, columns=[name]):
+        for chunk in [batch.column(0)]:
+            rows = len(chunk)
+            valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            flat = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            if len(flat) != valid.sum():  # older pyarrow keeps the child slots of null entries
+                flat = flat[valid]
+            if not np.isfinite(flat).all():
+                raise PrecomputedError(f"{path}: column '{name}' contains NaN or infinite values")
+            if len(flat) == rows:
+                mat[row : row + rows] = flat
+            else:
+                mat[row : row + rows][valid] = flat
+            mask[row : row + rows] = valid
+            row += rows
+    return mat, mask
 
 
 def _unique_ids(ids: list[str], path: Path) -> np.ndarray:
     if len(set(ids)) != len(ids):
         raise PrecomputedError(f"{path}: ids are not unique")
     return np.asarray(ids, dtype=object)
-
-
-def _read_parquet(path: Path) -> EmbeddingTable:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    names = table.column_names
-    id_col = next((c for c in names if c.lower() in ("id", "ids", "item_id")), None)
-    n = table.num_rows
-    ids = [str(x) for x in table.column(id_col).to_pylist()] if id_col else [str(i) for i in range(n)]
-    schema_meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    vectors, present, encoders, metadata = {}, {}, {}, {}
-    for name in names:
-        if name == id_col:
-            continue
-        col = table.column(name).combine_chunks()
-        modality = modality_for_column(name)
-        is_list = pa.types.is_list(col.type) or pa.types.is_fixed_size_list(col.type) or pa.types.is_large_list(col.type)
-        if is_list and modality and pa.types.is_floating(col.type.value_type):
-            mat, mask = _list_column_to_matrix(col, name, path)
-            vectors[modality], present[modality] = l2_normalise(mat), mask
-            encoders[modality] = schema_meta.get(f"mmviewer.encoder.{modality}", f"precomputed:{name}")
-        elif not is_list:
-            metadata[name] = np.asarray(["" if v is None else str(v) for v in col.to_pylist()], dtype=object)
-    return EmbeddingTable(_unique_ids(ids, path), vectors, present, encoders, metadata)
 
 
 def _list_column_to_matrix(col, name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -146,10 +209,10 @@ def _read_npz(path: Path) -> EmbeddingTable:
         modality = modality_for_column(key)
         if mat.shape[0] != len(ids):
             raise PrecomputedError(f"{path}: '{key}' has {mat.shape[0]} rows but there are {len(ids)} ids")
-        mat = _finite(np.asarray(mat, dtype=np.float32), key, path)
+        mat = _finite(np.array(mat, dtype=np.float32), key, path)  # a copy we own: normalised in place
         mask = arrays.get(f"{modality}_present")
         mask = np.asarray(mask, dtype=bool) if mask is not None else np.linalg.norm(mat, axis=1) > 0
-        vectors[modality], present[modality] = l2_normalise(mat), mask
+        vectors[modality], present[modality] = l2_normalise_inplace(mat), mask
         encoders[modality] = f"precomputed:{key}"
     for key, arr in arrays.items():
         if key == id_key or key in mats or key.endswith("_present") or arr.ndim != 1 or len(arr) != len(ids):
