@@ -1,0 +1,138 @@
+"""Map layouts: the instant PCA picture and a warm re-layout against a cold UMAP, and UMAP at 1M.
+
+    python benchmarks/bench_layout.py            # 100k items for the ratios, 1M for the memory
+    python benchmarks/bench_layout.py --quick    # 10k and 100k
+    python benchmarks/bench_layout.py --json     # one JSON object on stdout
+
+A synthetic clustered table (image 512-d, text 512-d, audio 80-d with 5% missing) goes through
+what the app does (``gui/controller._layout_in_worker``), with UMAP in a
+:class:`~mmviewer.core.layout_service.LayoutService` child that was warmed up first (the app
+warms it at start-up):
+
+* ``first_layout_ratio`` = time of :func:`fused_layout_input` on a fresh table (its first two
+  columns are the instant PCA map the controller shows first) / time of the cold UMAP
+  (``service.umap(x)``, spectral init, not counting ``fused_layout_input``). Target <= 0.02.
+* ``warm_layout_ratio`` = (``fused_layout_input`` with new weights + ``service.umap(x2,
+  init=previous, n_epochs=WARM_EPOCHS)`` + ``align_to``) / the same cold UMAP. Target <= 0.25.
+* ``umap_1m_peak_gib`` = peak RSS of a fresh layout child after a UMAP of 1M items (fit on a
+  sample, the rest placed by neighbours) of 1M x 64 clustered rows shaped like the fused PCA
+  scores (the 1M-item table itself is bench_memory's subject). Target < 24.
+
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import benchlib
+import numpy as np
+from benchlib import Synth, emit, machine, parser, rounded, timed, wanted
+
+W1 = {"image": 1.0, "text": 1.0, "audio": 1.0}
+W2 = {"image": 1.0, "text": 0.4, "audio": 0.7}
+
+
+def warm_epochs() -> int:
+    try:
+        from mmviewer.gui.controller import WARM_EPOCHS
+
+        return int(WARM_EPOCHS)
+    except Exception:  # no Qt here: the value the controller uses
+        return 60
+
+
+def layout_ratios(n: int, service) -> dict:
+    from mmviewer.core.layout import align_to, fused_layout_input
+
+    table = Synth().table(n)
+    x, first_s = timed(fused_layout_input, table, W1)
+    cold, cold_s = timed(service.umap, x, random_state=None)
+    epochs = warm_epochs()
+    t0 = time.perf_counter()
+    x2 = fused_layout_input(table, W2)
+    input2_s = time.perf_counter() - t0
+    warm = service.umap(x2, init=cold, n_epochs=epochs, random_state=None)
+    warm = align_to(warm, cold)
+    warm_s = time.perf_counter() - t0
+    # A second cold input on a fresh table: the first one's time, measured again side by side.
+    _, first2_s = timed(fused_layout_input, Synth().table(n), W1)
+    first_med = float(np.median([first_s, first2_s]))
+    return {
+        "first_layout_ratio": rounded(first_med / cold_s),
+        "first_layout_ratio_abs": {
+            "n_items": n, "pca_input_s": [rounded(first_s), rounded(first2_s)],
+            "cold_umap_s": rounded(cold_s), "cold_total_s": rounded(first_s + cold_s),
+            "ratio_vs_cold_total": rounded(first_med / (first_s + cold_s)),
+        },
+        "warm_layout_ratio": rounded(warm_s / cold_s),
+        "warm_layout_ratio_abs": {
+            "n_items": n, "warm_total_s": rounded(warm_s), "warm_input_s": rounded(input2_s),
+            "warm_umap_s": rounded(warm_s - input2_s), "cold_umap_s": rounded(cold_s),
+            "warm_epochs": epochs, "moved_median": rounded(float(np.median(np.linalg.norm(warm - cold, axis=1)))),
+        },
+    }
+
+
+def clustered_scores(n: int, dims: int = 64, clusters: int = 64, step: int = 100_000) -> np.ndarray:
+    """(n, dims) clustered rows shaped like PCA scores of fused vectors (64 clusters with
+    decaying per-axis spread), made block by block. Cheaper than fusing a 1M x 1104 table,
+    which this figure does not need (bench_memory measures that path)."""
+    rng = np.random.default_rng(0)
+    scale = (0.5 ** (np.arange(dims) / 16)).astype(np.float32)
+    centres = rng.standard_normal((clusters, dims), dtype=np.float32) * scale
+    out = np.empty((n, dims), np.float32)
+    for s in range(0, n, step):
+        r = np.random.default_rng([1, s])
+        labels = r.integers(0, clusters, min(n, s + step) - s)
+        out[s : s + len(labels)] = centres[labels] + 0.15 * scale * r.standard_normal((len(labels), dims), dtype=np.float32)
+    return out
+
+
+def umap_big(n: int) -> dict:
+    from mmviewer.core.layout_service import LayoutService
+
+    x, make_s = timed(clustered_scores, n)
+    service = LayoutService()
+    try:
+        _, warm_s = timed(lambda: service.warm_up().result())
+        base = service.peak_rss_bytes()
+        y, umap_s = timed(service.umap, x, random_state=None)
+        peak = service.peak_rss_bytes()
+    finally:
+        service.close()
+    return {
+        "umap_1m_peak_gib": rounded(peak / 2**30, 3),
+        "umap_1m_peak_gib_abs": {
+            "n_items": n, "umap_s": rounded(umap_s), "child_peak_bytes": peak,
+            "child_rss_after_warm_up_bytes": base, "input_bytes": int(x.nbytes),
+            "finite": bool(np.isfinite(y).all()), "make_input_s": rounded(make_s),
+            "warm_up_s": rounded(warm_s), "parent_peak_bytes": benchlib.peak_rss_bytes(),
+        },
+    }
+
+
+def main(argv=None) -> int:
+    args = parser(__doc__).parse_args(argv)
+    n = 10_000 if args.quick else 100_000
+    n_big = 100_000 if args.quick else 1_000_000
+    result: dict = {"quick": args.quick}
+    if wanted(args, "first_layout_ratio") or wanted(args, "warm_layout_ratio"):
+        from mmviewer.core.layout_service import LayoutService
+
+        service = LayoutService()
+        try:
+            _, warm_up_s = timed(lambda: service.warm_up().result())
+            result.update(layout_ratios(n, service))
+            result["first_layout_ratio_abs"]["service_warm_up_s"] = rounded(warm_up_s)
+        finally:
+            service.close()
+    if wanted(args, "umap_1m_peak_gib"):
+        result.update(umap_big(n_big))
+    result["machine"] = machine()
+    emit(result, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
