@@ -73,8 +73,8 @@ class QtHelpDialog(QDialog):
         text = QTextBrowser()
         text.setHtml(READING_GUIDE)
         text.setOpenExternalLinks(True)
-        text.setToolTip("")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
@@ -96,6 +96,7 @@ class QtAboutDialog(QDialog):
         self.text.setToolTip("Select and copy this text for a bug report.")
         self.clip_state = "checking…"
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)

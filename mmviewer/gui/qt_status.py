@@ -202,6 +202,7 @@ class QtStatus(QStatusBar):
         blocks = [f"{when}  {notice_details(n)}" for when, n in reversed(self.history)]
         box.setPlainText("\n\n".join(blocks) or "No messages.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)
         layout.addWidget(box)
