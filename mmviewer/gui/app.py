@@ -138,6 +138,19 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def _close_on_sigint(window) -> None:
+    """Ctrl+C in the terminal closes the window normally (the session is saved)."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Python runs signal handlers only between bytecodes: wake the interpreter now and then.
+    timer = QTimer(window, interval=250)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+
+
 def run_gui(args) -> int:
     """Open the main window (and ``args.folder`` or the demo); returns the exit code."""
     problem = qt_startup_problem()
@@ -154,6 +167,7 @@ def run_gui(args) -> int:
     options = cli_options(args)
     window = MainWindow(options=options)
     _install_excepthook(window)
+    _close_on_sigint(window)
     window.show()
     folder = getattr(args, "folder", None)
     if folder:

@@ -271,7 +271,7 @@ def test_window_geometry_is_remembered(qtbot, settings):
     assert not again.docks["metrics"].isVisible() and again.docks["fusion"].isVisible()
 
 
-def test_qt_startup_problems_are_explained(monkeypatch, capsys):
+def test_qt_startup_problems_are_explained(monkeypatch, capsys, tmp_path):
     from argparse import Namespace
 
     from mmviewer.gui import app
@@ -283,5 +283,11 @@ def test_qt_startup_problems_are_explained(monkeypatch, capsys):
     assert "DISPLAY" in app.qt_startup_problem()
     assert app.run_gui(Namespace(folder=None, demo=False)) == app.EXIT_NO_QT
     assert "xvfb-run" in capsys.readouterr().err
+    monkeypatch.setenv("DISPLAY", ":99")  # a display, but the xcb plugin cannot load
+    broken = tmp_path / "libqxcb.so"
+    broken.write_bytes(b"not a shared object")
+    monkeypatch.setattr(app, "_xcb_plugin", lambda: broken)
+    message = app.qt_startup_problem()
+    assert "libxcb-cursor0" in message and "ldd" in message
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert app.qt_startup_problem() is None
