@@ -109,13 +109,14 @@ def scan_by_stem(folder: Path, limits: LoadLimits = DEFAULT_LIMITS) -> Dataset:
     root = real_root(folder)
     report = ImportReport()
     items: dict[str, Item] = {}
-    for rel, real in walk_files(root, report):
+    folders: dict[str, Path] = {}
+    for rel, real, entry in _walk(root, report):
         suffix = os.path.splitext(rel)[1]
         modality = modality_of(suffix)
         if modality is None:
             report.skip(rel, f"unsupported file type '{suffix or '(none)'}'")
             continue
-        if not check_file(real, rel, limits, report):
+        if not check_file(real, rel, limits, report, entry):
             continue
         item_id = rel[: -len(suffix)] if suffix else rel
         item = items.setdefault(item_id, Item(item_id))
@@ -123,8 +124,24 @@ def scan_by_stem(folder: Path, limits: LoadLimits = DEFAULT_LIMITS) -> Dataset:
             used = os.path.basename(str(item.media[modality].path))
             report.skip(rel, f"another {modality} file for item '{item_id}' ({used}) is used")
             continue
-        item.media[modality] = MediaRef(modality, path=Path(real), rel=rel)
+        item.media[modality] = MediaRef(modality, path=_path(real, folders), rel=rel)
     return Dataset(Path(root), list(items.values()), report, "stem", Path(folder))
+
+
+def _path(real: str, folders: dict[str, Path]) -> Path:
+    """``Path(real)``, built from a cached parent folder: parsing a full path string per file was
+    half of a 200k-file scan (``pathlib`` in Python 3.11)."""
+    head, name = os.path.split(real)
+    parent = folders.get(head)
+    if parent is None:
+        parent = folders[head] = Path(head)
+    child = getattr(parent, "_make_child_relpath", None)  # pathlib's own fast path (iterdir)
+    if child is not None and name and "/" not in name and name not in (".", ".."):
+        try:
+            return child(name)
+        except Exception:
+            pass
+    return parent / name
 
 
 def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]]:
@@ -133,6 +150,14 @@ def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]
     Hidden files and OS junk are skipped quietly. Symlinks are followed only when their target
     stays inside the root; each real folder is visited once, so symlink loops end.
     """
+    for rel, real, _entry in _walk(root_real, report):
+        yield rel, real
+
+
+def _walk(root_real: str, report: ImportReport) -> Iterator[tuple[str, str, os.DirEntry | None]]:
+    """:func:`walk_files` plus the ``DirEntry`` of plain (non-symlink) files, whose type comes
+    from the directory listing and whose ``stat`` is cached: 200k files cost one ``stat`` each
+    instead of three."""
     visited = {root_real}
     stack: list[tuple[str, str]] = [(root_real, "")]
     while stack:
@@ -149,7 +174,12 @@ def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]
                 continue
             rel = f"{dir_rel}/{entry.name}" if dir_rel else entry.name
             try:
-                if entry.is_symlink():
+                if not entry.is_symlink():
+                    if entry.is_file(follow_symlinks=False):
+                        yield rel, entry.path, entry
+                        continue
+                    real = entry.path
+                else:
                     real = os.path.realpath(entry.path)
                     if not is_inside(root_real, real):
                         report.skip(rel, "symlink points outside the dataset folder (not followed)")
@@ -157,8 +187,6 @@ def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]
                     if not os.path.exists(real):
                         report.skip(rel, "broken symlink or symlink loop")
                         continue
-                else:
-                    real = entry.path
                 if os.path.isdir(real):
                     if real in visited:
                         if entry.is_symlink():
@@ -167,7 +195,7 @@ def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]
                     visited.add(real)
                     subdirs.append((real, rel))
                 elif os.path.isfile(real):
-                    yield rel, real
+                    yield rel, real, None
                 else:
                     report.skip(rel, "not a regular file (device, pipe or socket)")
             except OSError as err:
@@ -175,10 +203,11 @@ def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]
         stack.extend(reversed(subdirs))
 
 
-def check_file(real: str, rel: str, limits: LoadLimits, report: ImportReport) -> bool:
+def check_file(real: str, rel: str, limits: LoadLimits, report: ImportReport,
+               entry: os.DirEntry | None = None) -> bool:
     """Refuse empty, oversized and unreadable files at scan time (cheap ``stat`` + access)."""
     try:
-        size = os.stat(real).st_size
+        size = (entry.stat() if entry is not None else os.stat(real)).st_size
     except OSError as err:
         report.skip(rel, f"unreadable ({err.strerror or err})")
         return False

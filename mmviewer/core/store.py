@@ -92,7 +92,9 @@ class VectorShelf:
         self.persist = True
         self._keys: list[np.ndarray] = []
         self._blocks: list[np.ndarray] = []
-        self._index: dict[str, tuple[int, int]] = {}
+        self._index: dict[str, int] = {}
+        self._starts: list[int] = []
+        self._rows = 0
         self._shards: list[Path] = []
         self._load()
 
@@ -126,7 +128,7 @@ class VectorShelf:
             if match is None or checksum(data) != match.group(2):
                 raise ValueError("checksum mismatch (truncated or overwritten)")
             table = pq.read_table(io.BytesIO(data))
-            keys = np.asarray(table.column("key").to_pylist(), dtype=object)
+            keys = np.asarray(table.column("key").to_numpy(zero_copy_only=False), dtype=object)
             vec_col = table.column("vector").combine_chunks()
             dim = vec_col.type.list_size
             vectors = vec_col.values.to_numpy(zero_copy_only=False).reshape(-1, dim)
@@ -145,11 +147,12 @@ class VectorShelf:
         self._add_block(keys, np.asarray(vectors, dtype=np.float32), path)
 
     def _add_block(self, keys: np.ndarray, vectors: np.ndarray, path: Path | None) -> None:
-        b = len(self._blocks)
         self._keys.append(keys)
         self._blocks.append(vectors)
-        for row, key in enumerate(keys):
-            self._index[key] = (b, row)
+        # key -> global row (rows numbered across blocks in order); later blocks win.
+        self._index.update(zip(keys.tolist(), range(self._rows, self._rows + len(keys)), strict=True))
+        self._starts.append(self._rows)
+        self._rows += len(keys)
         if path is not None:
             self._shards.append(path)
 
@@ -160,11 +163,22 @@ class VectorShelf:
         return key in self._index
 
     def get_many(self, keys: list[str]) -> np.ndarray:
-        """Vectors for ``keys`` (all must be present), stacked (len(keys), dim)."""
-        out = np.empty((len(keys), self.dim or 0), dtype=np.float32)
-        for i, key in enumerate(keys):
-            b, row = self._index[key]
-            out[i] = self._blocks[b][row]
+        """Vectors for ``keys`` (all must be present), stacked (len(keys), dim).
+
+        One dict lookup per key, then a single gather (the usual case, one compacted shard,
+        copies nothing else); was a Python loop copying one row at a time.
+        """
+        index = self._index
+        rows = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
+        if not self._blocks:
+            return np.empty((len(keys), self.dim or 0), dtype=np.float32)
+        if len(self._blocks) == 1:
+            return np.asarray(self._blocks[0][rows], dtype=np.float32)
+        out = np.empty((len(keys), self.dim or self._blocks[0].shape[1]), dtype=np.float32)
+        which = np.searchsorted(np.asarray(self._starts), rows, side="right") - 1
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            out[sel] = self._blocks[b][rows[sel] - self._starts[b]]
         return out
 
     # -- writing ------------------------------------------------------------------------------
@@ -228,6 +242,7 @@ class VectorShelf:
             except OSError:
                 pass
         self._keys, self._blocks, self._index, self._shards = [], [], {}, []
+        self._starts, self._rows = [], 0
         self._add_block(np.asarray(keys, dtype=object), vectors, path)
 
 
