@@ -118,3 +118,65 @@ def test_umap_beyond_the_fit_sample_places_every_row():
     y = umap_layout(x, random_state=0, max_fit=200)
     assert y.shape == (600, 2) and np.isfinite(y).all()
     assert separation(y, labels) > 2
+
+
+def test_approx_knn_finds_most_exact_neighbours_with_self_first():
+    from mmviewer.core.layout import KNN_EXACT_MAX, approx_knn
+
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((20, 16))
+    x = (centres[rng.integers(0, 20, KNN_EXACT_MAX + 1500)] + 0.3 * rng.standard_normal((KNN_EXACT_MAX + 1500, 16))).astype(np.float32)
+    idx, dist = approx_knn(x, 10)
+    ref, ref_dist = exact_knn(x, 10)
+    assert (idx[:, 0] == np.arange(len(x))).all() and (dist[:, 0] == 0).all()
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, ref, strict=True)])
+    assert recall > 0.9
+    assert (np.diff(dist, axis=1) >= -1e-5).all()  # nearest first
+    # Distances are the true Euclidean distances of the rows returned.
+    true = np.linalg.norm(x[idx[:, 3]] - x, axis=1)
+    np.testing.assert_allclose(dist[:, 3], true, rtol=1e-3, atol=1e-3)
+
+
+def test_approx_knn_for_separate_queries():
+    from mmviewer.core.layout import approx_knn
+
+    rng = np.random.default_rng(8)
+    data = rng.standard_normal((5000, 8)).astype(np.float32)
+    queries = data[:300] + 1e-3
+    idx, dist = approx_knn(data, 5, queries=queries)
+    assert idx.shape == (300, 5) and (idx[:, 0] == np.arange(300)).mean() > 0.95
+
+
+def test_placement_against_a_large_fitted_set_uses_the_index():
+    from mmviewer.core.layout import KNN_EXACT_MAX
+
+    x, labels = clusters(n_per=KNN_EXACT_MAX // 2 + 500, d=12)
+    fit = np.arange(0, len(x), 2)
+    assert len(fit) > KNN_EXACT_MAX
+    y_fit = pca_layout(x[fit])
+    placed = place_by_neighbours(x[1::2], x[fit], y_fit)
+    cents = np.stack([y_fit[labels[fit] == c].mean(0) for c in range(4)])
+    nearest = np.argmin(np.linalg.norm(placed[:, None] - cents[None], axis=2), axis=1)
+    assert (nearest == labels[1::2]).mean() > 0.95
+
+
+def test_two_stage_fused_pca_on_wide_modalities_and_cached_bases():
+    from mmviewer.core.embeddings import EmbeddingTable
+    from mmviewer.core.fusion import fused_vectors
+    from mmviewer.core.layout import BASIS_DIMS, modality_basis
+
+    rng = np.random.default_rng(9)
+    n, d = 1500, 3 * BASIS_DIMS  # wider than the per-modality basis: truncated first stage
+    latent = rng.standard_normal((n, 12))
+    image = l2_normalise(latent @ rng.standard_normal((12, d)) + 0.3 * rng.standard_normal((n, d)))
+    text = l2_normalise(latent @ rng.standard_normal((12, d)) + 0.3 * rng.standard_normal((n, d)))
+    present = {"image": np.ones(n, bool), "text": rng.random(n) > 0.1}
+    text[~present["text"]] = 0
+    table = EmbeddingTable(np.arange(n).astype(str), {"image": image, "text": text}, present)
+    for weights in ({"image": 1.0, "text": 1.0}, {"image": 0.3, "text": 1.0}):
+        reduced = fused_layout_input(table, weights, dims=8)
+        expected = pca_layout(fused_vectors(table, weights))
+        for j in range(2):
+            assert abs(np.corrcoef(reduced[:, j], expected[:, j])[0, 1]) > 0.99
+    assert modality_basis(table, "image") is modality_basis(table, "image")  # computed once
+    assert modality_basis(table, "image").shape == (n, BASIS_DIMS)

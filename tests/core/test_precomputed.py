@@ -76,3 +76,46 @@ def test_table_without_vectors_and_with_nan(tmp_path):
     pq.write_table(pa.table({"id": ["a"], "image": [[1.0, float("nan")]]}), tmp_path / "nan.parquet")
     with pytest.raises(PrecomputedError, match="NaN"):
         open_dataset(tmp_path / "nan.parquet")
+
+
+def test_parquet_in_several_row_groups_with_null_vectors_reads_in_place(tmp_path):
+    from mmviewer.core.embeddings import l2_normalise
+
+    rng = np.random.default_rng(3)
+    n, dim = 2500, 6
+    img = rng.standard_normal((n, dim)).astype(np.float32)
+    aud = rng.standard_normal((n, 4)).astype(np.float32)
+    missing = rng.random(n) < 0.2
+    table = pa.table({
+        "id": [f"i{k}" for k in range(n)],
+        "image": pa.FixedSizeListArray.from_arrays(pa.array(img.reshape(-1)), dim),
+        "audio_emb": pa.FixedSizeListArray.from_arrays(pa.array(aud.reshape(-1)), 4,
+                                                       mask=pa.array(missing)),
+        "label": [None if k % 7 == 0 else f"c{k % 3}" for k in range(n)],
+        "score": list(range(n)),
+    })
+    pq.write_table(table, tmp_path / "big.parquet", row_group_size=700)
+    ds = open_dataset(tmp_path / "big.parquet")
+    t = ds.precomputed
+    np.testing.assert_allclose(t.vectors["image"], l2_normalise(img), rtol=1e-6)
+    assert t.present["audio"].tolist() == (~missing).tolist()
+    np.testing.assert_allclose(t.vectors["audio"][~missing], l2_normalise(aud[~missing]), rtol=1e-6)
+    assert not t.vectors["audio"][missing].any()
+    assert t.metadata["label"][0] == "" and t.metadata["label"][1] == "c1"
+    assert t.metadata["score"][5] == "5"
+    # Items are made on demand, with the table's ids and metadata.
+    assert len(ds.items) == n and ds.items[1].id == "i1" and ds.items[1].metadata["label"] == "c1"
+    assert [it.id for it in ds.items[2:4]] == ["i2", "i3"] and ds.metadata_columns == ["label", "score"]
+
+
+def test_parquet_with_nan_in_a_fixed_size_column_or_duplicate_ids_is_refused(tmp_path):
+    vec = np.ones(6, np.float32)
+    vec[4] = np.nan
+    bad = pa.table({"id": ["a", "b"], "image": pa.FixedSizeListArray.from_arrays(pa.array(vec), 3)})
+    pq.write_table(bad, tmp_path / "nan.parquet")
+    with pytest.raises(PrecomputedError, match="NaN"):
+        open_dataset(tmp_path / "nan.parquet")
+    dup = pa.table({"id": ["a", "a"], "image": pa.FixedSizeListArray.from_arrays(pa.array(np.ones(6, np.float32)), 3)})
+    pq.write_table(dup, tmp_path / "dup.parquet")
+    with pytest.raises(PrecomputedError, match="not unique"):
+        open_dataset(tmp_path / "dup.parquet")

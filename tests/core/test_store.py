@@ -91,3 +91,16 @@ def test_fitted_state_round_trip_without_pickle(tmp_path):
     assert back["terms"].tolist() == ["a", "b"]
     (tmp_path / "encoders" / f"{slug('text:abc')}.npz").write_bytes(b"junk")
     assert store.load_state("text:abc") is None and store.problems
+
+
+def test_get_many_across_shards_in_any_order_and_newest_wins(tmp_path):
+    shelf = VectorShelf(tmp_path / "s", "enc-m")
+    a, b = vecs(3, seed=4), vecs(2, seed=5)
+    shelf.add(["x0", "x1", "x2"], a)
+    shelf.add(["y0", "x1"], b)  # x1 written again: the newer vector is the one returned
+    for s in (shelf, VectorShelf(tmp_path / "s", "enc-m")):
+        got = s.get_many(["y0", "x2", "x1", "x0", "x2"])
+        np.testing.assert_array_equal(got, np.stack([b[0], a[2], b[1], a[0], a[2]]))
+        assert s.get_many([]).shape == (0, 4)
+    shelf.compact(force=True)
+    np.testing.assert_array_equal(shelf.get_many(["x1", "y0"]), b[[1, 0]])
