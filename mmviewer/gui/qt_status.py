@@ -35,7 +35,10 @@ HISTORY = 200
 def notice_text(notice: Notice) -> str:
     """The one-line form: level mark, file name (when known) and the message."""
     name = Path(notice.path).name if notice.path else ""
-    text = notice.text if not name or name in notice.text else f"{name}: {notice.text}"
+    # Errors always name their file; a warning about many files ("4 files skipped", with one
+    # detail line each) is not about its first one.
+    about_one = notice.level == "error" or len(notice.details) <= 1
+    text = notice.text if not name or name in notice.text or not about_one else f"{name}: {notice.text}"
     return LEVEL_MARKS.get(notice.level, "") + text
 
 
