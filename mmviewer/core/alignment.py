@@ -262,6 +262,36 @@ ALIGNERS: dict[str, type[Aligner]] = {
 }
 
 
+#: Methods whose fit on (A, B) is also the fit on (B, A) with the sides swapped.
+SYMMETRIC = frozenset({"none", "procrustes", "cca", "contrastive"})
+
+
+class SwappedAligner(Aligner):
+    """A fitted aligner viewed from the other side: B -> A reuses an A -> B fit (symmetric
+    methods only), so the app fits each unordered pair once."""
+
+    def __init__(self, base: Aligner) -> None:
+        self.base = base
+
+    def fit(self, Xa: Any, Xb: Any) -> Aligner:
+        self.base.fit(Xb, Xa)
+        return self
+
+    def transform_a(self, Xa: Any) -> np.ndarray:
+        return self.base.transform_b(Xa)
+
+    def transform_b(self, Xb: Any) -> np.ndarray:
+        return self.base.transform_a(Xb)
+
+    def __getattr__(self, name: str) -> Any:  # learned attributes (correlations_, alpha_, ...)
+        if name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {**self.base.get_params(deep), "swapped": True}
+
+
 def make_aligner(name: str, **params: Any) -> Aligner:
     """Build an aligner by registry name.
 

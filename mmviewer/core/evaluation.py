@@ -78,6 +78,7 @@ def evaluate(
     test_size: float | int = 0.3,
     random_state: int | None = 0,
     max_dense: int = 2000,
+    fitted_aligner: Any = None,
     **aligner_params: Any,
 ) -> dict[str, Any]:
     """Fit an alignment on training pairs and score cross-modal retrieval on held-out pairs.
@@ -103,6 +104,9 @@ def evaluate(
         ``top1_accuracy`` (one-to-one assignment, cubic) and ``mutual_information`` need a
         dense test x test matrix; they use a seeded subsample of at most this many test pairs
         (``n_dense``). Ranks always use every test pair, blockwise.
+    fitted_aligner : Aligner, optional
+        An aligner already fitted on exactly this split's training pairs (the app's Workspace
+        caches them), used instead of fitting a new one.
     **aligner_params
         Passed to the aligner (see :func:`mmviewer.core.alignment.make_aligner`).
 
@@ -141,12 +145,15 @@ def evaluate(
         raise ValueError(
             f"only {len(pairs)} items have both {query} and {target}; need at least {MIN_PAIRS}"
         )
-    if "random_state" in ALIGNERS[method]._param_names():
-        aligner_params.setdefault("random_state", random_state)
-    aligner = make_aligner(method, **aligner_params)
     train, test = paired_split(pairs, test_size, random_state)
     xa, xb = table.vectors[query], table.vectors[target]
-    aligner.fit(xa[train], xb[train])
+    if fitted_aligner is not None:
+        aligner = fitted_aligner
+    else:
+        if "random_state" in ALIGNERS[method]._param_names():
+            aligner_params.setdefault("random_state", random_state)
+        aligner = make_aligner(method, **aligner_params)
+        aligner.fit(xa[train], xb[train])
     za, zb = aligner.transform_a(xa[test]), aligner.transform_b(xb[test])
 
     result: dict[str, Any] = {

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmviewer.core.alignment import Aligner, make_aligner, paired_split
+from mmviewer.core.alignment import SYMMETRIC, Aligner, SwappedAligner, make_aligner, paired_split
 from mmviewer.core.embeddings import EmbeddingTable, l2_normalise
 from mmviewer.core.fusion import FusedScorer, fused_vectors, validate_weights
 from mmviewer.core.matching import top_k_rows
@@ -61,10 +61,14 @@ class Workspace:
         self.table = table
         self.test_size = test_size
         self.random_state = random_state
+        # One lock guards the caches' dicts; each (pair, method) fit has its own lock, so a slow
+        # fit (seconds at 100k items) never blocks lists or queries that need other pairs.
         self._lock = threading.RLock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
         self._aligners: dict[tuple[str, str, str], tuple[Aligner, np.ndarray, np.ndarray]] = {}
         self._projected: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._scorers: OrderedDict[int, FusedScorer] = OrderedDict()
+        self._metrics: dict[tuple, dict] = {}
 
     # -- spaces and methods -------------------------------------------------------------------
     def shares_space(self, a: str, b: str) -> bool:
@@ -83,11 +87,24 @@ class Workspace:
             return "none" if self.shares_space(query, target) else AUTO_LEARNED
         return method
 
+    def _key_lock(self, key: tuple) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
     def aligner(self, query: str, target: str, method: str) -> tuple[Aligner, np.ndarray, np.ndarray]:
-        """``(fitted aligner, train rows, test rows)`` for a modality pair (cached)."""
+        """``(fitted aligner, train rows, test rows)`` for a modality pair (cached).
+
+        Symmetric methods are fitted once per unordered pair; the other direction is a view.
+        """
         method = self.resolve_method(query, target, method)
         key = (query, target, method)
-        with self._lock:
+        if key in self._aligners:
+            return self._aligners[key]
+        if method in SYMMETRIC and query > target:
+            base, train, test = self.aligner(target, query, method)
+            self._aligners[key] = (SwappedAligner(base), train, test)
+            return self._aligners[key]
+        with self._key_lock(key):
             if key not in self._aligners:
                 paired = self.table.paired(query, target)
                 if len(paired) < 4:
@@ -100,14 +117,30 @@ class Workspace:
                 model = make_aligner(method, **params)
                 model.fit(self.table.vectors[query][train], self.table.vectors[target][train])
                 self._aligners[key] = (model, train, test)
-            return self._aligners[key]
+        return self._aligners[key]
+
+    def pair_metrics(self, query: str, target: str, method: str, label_column: str | None = None) -> dict:
+        """Held-out figures of one pair (``core.evaluation.evaluate``), reusing the cached fit,
+        so the metrics panel and the match lists never fit the same aligner twice."""
+        from mmviewer.core.evaluation import evaluate
+
+        resolved = self.resolve_method(query, target, method)
+        key = (query, target, resolved, label_column)
+        if key not in self._metrics:  # weight changes re-use these: they depend on no weight
+            model = self.aligner(query, target, resolved)[0] if query != target else None
+            self._metrics[key] = evaluate(
+                self.table, query, target, method=resolved, label_column=label_column,
+                test_size=self.test_size, random_state=self.random_state, fitted_aligner=model)
+        return dict(self._metrics[key])
 
     def projected(self, query: str, target: str, method: str) -> tuple[np.ndarray, np.ndarray]:
         """All items' query-side and target-side vectors in the pair's shared space (unit rows;
         zero rows for items lacking the modality)."""
         method = self.resolve_method(query, target, method)
         key = (query, target, method)
-        with self._lock:
+        if key in self._projected:
+            return self._projected[key]
+        with self._key_lock(("projected", *key)):
             if key not in self._projected:
                 if query == target:
                     v = self.table.vectors[query]
@@ -118,7 +151,7 @@ class Workspace:
                     qa = _masked(model.transform_a, t.vectors[query], t.present[query])
                     tb = _masked(model.transform_b, t.vectors[target], t.present[target])
                     self._projected[key] = (qa, tb)
-            return self._projected[key]
+        return self._projected[key]
 
     # -- match lists --------------------------------------------------------------------------
     def cross_matches(self, row: int, query: str, target: str, method: str, k: int = 10) -> MatchList:

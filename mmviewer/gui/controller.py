@@ -29,6 +29,9 @@ from mmviewer.core.workspace import Workspace
 
 #: Quiet time after the last weight change before a warm re-layout starts (slider drags).
 RELAYOUT_DEBOUNCE_MS = 250
+#: Metrics wait this long after the last change: they are the least urgent job, and starting
+#: them after the map and the first match lists keeps those from competing for the cores.
+METRICS_DELAY_MS = 800
 WARM_EPOCHS = 60
 SESSION_FILE = "session.json"
 LAYOUT_FILE = "layout.npz"
@@ -75,6 +78,10 @@ class AppController(QObject):
         self._slots = {name: _Slot() for name in ("embed", "layout", "modlayout", "metrics", "query", "save")}
         self._relayout_timer = QTimer(self, singleShot=True, interval=RELAYOUT_DEBOUNCE_MS)
         self._relayout_timer.timeout.connect(self.request_layout)
+        self._metrics_timer = QTimer(self, singleShot=True, interval=METRICS_DELAY_MS)
+        self._metrics_timer.timeout.connect(self.request_metrics)
+        self.modality_positions = None  # the last (positions, rows, which) of the line mode
+        self._applying_table = False  # set_table's own state changes start no jobs
         self.state.events.weights.connect(self._on_state_weights)
         self.state.events.method.connect(self._on_state_method)
         self.state.events.map_mode.connect(self._on_state_map_mode)
@@ -132,15 +139,21 @@ class AppController(QObject):
                 self._store = EmbeddingStore.for_dataset(dataset.root)
             except OSError:
                 self._store = None
-        self.state.reset(table.modalities)
-        self.state.apply_session(self._read_session(), table.index_of)
+        self.modality_positions = None
+        self._applying_table = True
+        try:
+            self.state.reset(table.modalities)
+            self.state.apply_session(self._read_session(), table.index_of)
+        finally:
+            self._applying_table = False
+        self._relayout_timer.stop()
         self.table_ready.emit()
         cached = self._read_cached_layout()
         if cached is not None:
             self._on_layout((cached, "cached"))
         else:
             self.request_layout(cold=True)
-        self.request_metrics()
+        self._metrics_timer.start()
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
 
@@ -154,18 +167,18 @@ class AppController(QObject):
 
     # -- layouts ------------------------------------------------------------------------------
     def _on_state_weights(self, _value) -> None:
-        if self.workspace is not None:
+        if self.workspace is not None and not self._applying_table:
             self._relayout_timer.start()
-            self.request_metrics()
+            self._metrics_timer.start()
 
     def _on_state_method(self, _value) -> None:
-        if self.workspace is not None:
-            self.request_metrics()
+        if self.workspace is not None and not self._applying_table:
+            self._metrics_timer.start()
             if self.state.map_mode == MAP_MODALITIES:
                 self.request_modality_layout()
 
     def _on_state_map_mode(self, mode) -> None:
-        if self.workspace is not None and mode == MAP_MODALITIES:
+        if self.workspace is not None and mode == MAP_MODALITIES and not self._applying_table:
             self.request_modality_layout()
 
     def request_layout(self, cold: bool = False) -> None:
@@ -205,10 +218,15 @@ class AppController(QObject):
         if ws is None:
             return
         self._run("modlayout", _modality_layout_in_worker, ws, self.state.method, self.layouts,
-                  on_return=self.modality_layout_ready.emit, label="Laying out modalities")
+                  on_return=self._on_modality_layout, label="Laying out modalities")
+
+    def _on_modality_layout(self, value) -> None:
+        self.modality_positions = value  # kept for a map view built later
+        self.modality_layout_ready.emit(value)
 
     # -- metrics and queries ------------------------------------------------------------------
     def request_metrics(self) -> None:
+        self._metrics_timer.stop()
         ws = self.workspace
         if ws is None:
             return
@@ -262,10 +280,13 @@ class AppController(QObject):
 
             def finished():
                 slot.worker = None
-                if slot.pending is not None:
-                    slot.pending()
-                elif not any(s.worker for s in self._slots.values()):
-                    self.busy.emit("")
+                try:
+                    if slot.pending is not None:
+                        slot.pending()
+                    elif not any(s.worker for s in self._slots.values()):
+                        self.busy.emit("")
+                except RuntimeError:
+                    pass  # the controller was deleted while this worker ran (window closed)
 
             worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True)
             worker.returned.connect(accept(on_return))
@@ -295,6 +316,7 @@ class AppController(QObject):
         """Cancel everything and wait briefly for workers (window closing)."""
         self._cancel.set()
         self._relayout_timer.stop()
+        self._metrics_timer.stop()
         for slot in self._slots.values():
             slot.pending = None
             slot.generation += 1
@@ -368,7 +390,7 @@ def _modality_layout_in_worker(ws: Workspace, method: str, service: LayoutServic
 
 
 def _metrics_in_worker(ws: Workspace, method: str, weights, label_column):
-    from mmviewer.core.evaluation import evaluate, evaluate_fusion
+    from mmviewer.core.evaluation import evaluate_fusion
 
     t = ws.table
     pairs = []
@@ -376,15 +398,14 @@ def _metrics_in_worker(ws: Workspace, method: str, weights, label_column):
         for tgt in t.modalities:
             if q == tgt or len(t.paired(q, tgt)) < 4:
                 continue
-            resolved = ws.resolve_method(q, tgt, method)
             try:
-                figures = evaluate(t, q, tgt, method=resolved, label_column=label_column,
-                                   test_size=ws.test_size, random_state=ws.random_state)
+                figures = ws.pair_metrics(q, tgt, method, label_column)
             except ValueError as err:
-                figures = {"query": q, "target": tgt, "method": resolved, "error": str(err)}
+                figures = {"query": q, "target": tgt, "method": ws.resolve_method(q, tgt, method),
+                           "error": str(err)}
             pairs.append(figures)
     fusion = None
-    if label_column is not None:
+    if label_column is not None and any(w > 0 for w in weights.values()):
         try:
             fusion = evaluate_fusion(t, weights, label_column)
         except ValueError as err:

@@ -213,14 +213,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"mmviewer — {name} (embedding {len(dataset.items)} items…)")
 
     def _on_controller_table_ready(self) -> None:
-        # Workaround: set_table's state.reset() changes the weights, which arms the controller's
-        # debounced warm re-layout; 250 ms later it would supersede the cold layout that
-        # set_table starts right after this signal, and that job's UMAP (no yield inside) runs
-        # to the end for nothing. The proper fix is ``self._relayout_timer.stop()`` in
-        # ``AppController.set_table`` before ``request_layout(cold=True)``.
-        timer = getattr(self.controller, "_relayout_timer", None)
-        if timer is not None:
-            timer.stop()
         ws = self.controller.workspace
         name = self._requested.name if self._requested else "table"
         self.setWindowTitle(f"mmviewer — {name} ({ws.table.n_items} items, "

@@ -100,3 +100,27 @@ def test_free_query_vector_finds_its_item_through_every_weighted_modality():
     assert rows[0] == 42 and np.all(np.diff(scores) <= 0)
     rows, _ = ws.query_vector(q, "text", {"image": 0, "text": 0, "audio": 1}, "auto", k=3)
     assert 42 in rows  # via the learned text -> audio alignment
+
+
+def test_symmetric_methods_fit_each_unordered_pair_once():
+    ws = Workspace(planted())
+    forward, train, _ = ws.aligner("audio", "image", "cca")
+    backward, train2, _ = ws.aligner("image", "audio", "cca")
+    assert np.array_equal(train, train2)
+    x = ws.table.vectors["image"][:5]
+    np.testing.assert_allclose(backward.transform_a(x), forward.transform_b(x))
+    assert backward.correlations_ is forward.correlations_
+    assert ws.aligner("audio", "image", "ridge")[0] is not ws.aligner("image", "audio", "ridge")[0]
+
+
+def test_pair_metrics_reuse_the_cached_fit_and_equal_a_fresh_evaluation():
+    from mmviewer.core.evaluation import evaluate
+
+    t = planted()
+    ws = Workspace(t)
+    model = ws.aligner("audio", "text", "cca")[0]
+    got = ws.pair_metrics("audio", "text", "auto")
+    assert ws.aligner("audio", "text", "cca")[0] is model
+    fresh = evaluate(t, "audio", "text", method="cca", test_size=0.3, random_state=0)
+    for key in ("recall@1", "recall@10", "mrr", "median_rank", "n_test", "modality_gap"):
+        assert got[key] == fresh[key], key
