@@ -153,7 +153,8 @@ def load_text(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
         except OSError as err:
             raise MediaError(f"unreadable: {err.strerror or err}") from None
         if size > limits.max_text_bytes:
-            notes.append(f"text longer than {limits.max_text_bytes // 1024**2} MiB; the rest was dropped")
+            notes.append(f"text longer than {_size(limits.max_text_bytes)}; the rest was dropped")
+            data = _drop_partial_utf8(data)
         text = decode_text(data, notes)
     text = _clean_controls(text).strip()
     if not text:
@@ -176,6 +177,22 @@ def _clean_controls(text: str) -> str:
     if n_controls > max(2, len(sample) // 20):
         raise MediaError("not a text file (binary content)")
     return text.translate(_CONTROL_TABLE) if n_controls else text
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024**2:g} MiB" if n >= 1024**2 else f"{n / 1024:g} KiB"
+
+
+def _drop_partial_utf8(data: bytes) -> bytes:
+    """Cut a UTF-8 sequence that a byte limit split in two (so the head still decodes)."""
+    i = len(data)
+    while i > 0 and len(data) - i < 3 and (data[i - 1] & 0xC0) == 0x80:
+        i -= 1
+    if i > 0 and data[i - 1] >= 0xC0:  # a lead byte whose continuation was cut off
+        need = 2 if data[i - 1] < 0xE0 else 3 if data[i - 1] < 0xF0 else 4
+        if len(data) - (i - 1) < need:
+            return data[: i - 1]
+    return data
 
 
 def decode_text(data: bytes, notes: list[str]) -> str:

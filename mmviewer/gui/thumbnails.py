@@ -8,15 +8,17 @@ loader, so a broken or huge file costs one failed thumbnail, never a freeze.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 from superqt.utils import create_worker
 
-from mmviewer.core.media import MediaError, load_image, load_text
+from mmviewer.core.media import DEFAULT_LIMITS, MediaError, load_image, load_text
 
 THUMB_SIZE = 128
 CAPTION_CHARS = 160
+CAPTION_LIMITS = replace(DEFAULT_LIMITS, max_text_bytes=4096)
 
 
 def pil_to_qimage(im) -> QImage:
@@ -87,7 +89,9 @@ class ThumbnailCache(QObject):
         if item is not None and "text" in item.media:
             ref = item.media["text"]
             try:
-                text = ref.text if ref.text is not None else load_text(ref).value
+                # Only the head of a file: a caption needs 160 characters, and this runs on
+                # the UI thread (hover cards, list rows), so its cost must not grow with the file.
+                text = ref.text if ref.text is not None else load_text(ref, CAPTION_LIMITS).value
             except MediaError:
                 text = ""
         if len(text) > CAPTION_CHARS:
