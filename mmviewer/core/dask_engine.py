@@ -1,18 +1,19 @@
 """The embedding job on a Dask cluster, with the contract of :func:`~.job.embed_dataset`.
 
-The driver (this process) hashes media and fits corpus-fitted encoders with the local job's
-helpers and feeds the items missing from the store, in partitions, to a local or an existing
-``dask.distributed`` cluster. Each worker process builds its encoder once (from
-:class:`~.pipeline.EmbedOptions`; a fitted one restores its state from the store), runs the
-local job's batch loop and writes one atomic shard per batch into the same store, on storage
-that the workers and the driver share. The driver re-reads the store and assembles the table
-as the local engine does. A partition lost beyond Dask's retries is reported, never raised.
+The driver hashes media and fits corpus-fitted encoders with the local job's helpers, then feeds
+the items missing from the store, in partitions, to a local or an existing ``dask.distributed``
+cluster. Each worker process builds its encoder once (a fitted one restores its state from the
+store), runs the local job's batch loop and writes one atomic shard per batch into the same
+store, on storage that workers and driver share. The driver re-reads the store and assembles
+the table as the local engine does. A partition lost beyond Dask's retries is reported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import signal
 import threading
 import time
 import uuid
@@ -39,7 +40,6 @@ IN_FLIGHT_PER_THREAD = 2
 LOST = "partition lost on a worker; run again to finish"
 NOT_SHARED = ("encoded on a worker but not in the store here: the store must be on storage "
               "that the workers and this machine share")
-INSTALL_HINT = "pip install -e '.[dask]' (or pip install 'mmviewer[dask]')"
 
 
 class DaskUnavailable(ImportError, ValueError):
@@ -59,9 +59,8 @@ def embedding_job_dask(
     extra is missing; an unreachable scheduler raises ``ValueError`` from the generator.
     """
     if importlib.util.find_spec("distributed") is None:
-        raise DaskUnavailable(f"the Dask engine needs the 'dask' extra: {INSTALL_HINT}")
-    if partition_size < 1:
-        raise ValueError("partition_size must be at least 1")
+        raise DaskUnavailable("the Dask engine needs the 'dask' extra: pip install -e '.[dask]' "
+                              "(or pip install 'mmviewer[dask]')")
     if dataset.precomputed is not None:
         return job.embed_dataset(dataset, {}, None)
     if encoders is None:
@@ -69,7 +68,7 @@ def embedding_job_dask(
 
         encoders, _ = choose_encoders(options)
     store = EmbeddingStore.for_dataset(dataset.root) if options.use_store else None
-    return _run(dataset, options, encoders, store, scheduler, int(partition_size), cancel)
+    return _run(dataset, options, encoders, store, scheduler, max(1, int(partition_size)), cancel)
 
 
 # -- driver -------------------------------------------------------------------------------------
@@ -96,8 +95,7 @@ class _Modality:
 
 def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
     t0 = time.perf_counter()
-    report = ImportReport()
-    report.extend(dataset.report)
+    report = ImportReport(list(dataset.report.skipped), list(dataset.report.notes))
     hashes = HashCache(store.root / "files.parquet" if store else None)
     threads = ThreadPoolExecutor(job.default_workers(), thread_name_prefix="mmviewer-fit")
     mods: dict[str, _Modality] = {}
@@ -115,10 +113,8 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
             if mod.encoder.needs_fit:
                 state_key = yield from dispatch.busy(job._fit(mod.encoder, keyed, threads, store, mod.report))
             _plan(mod, keyed, store, partition_size)
-            spec = _spec(mod.encoder, options, state_key, store)
-            folder = str(mod.shelf.folder) if store else None
-            dispatch.add(modality, [(spec, folder, part) for part in mod.parts])
-            dispatch.top_up()
+            spec, folder = _spec(mod.encoder, options, state_key, store), str(mod.shelf.folder)
+            dispatch.add(modality, [(spec, folder if store else None, part) for part in mod.parts])
         yield from _watch(dispatch, mods, store, cancel)
     except job._Cancelled:
         cancelled = True
@@ -153,7 +149,21 @@ def _connect(scheduler: str | None, workers: int | None):
             raise ValueError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from err
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=":0")
-    return Client(cluster, set_as_default=False), cluster
+    client = Client(cluster, set_as_default=False)
+    client.register_plugin(_driver_handles_ctrl_c(), name="mmviewer-ignore-sigint")
+    return client, cluster
+
+
+def _driver_handles_ctrl_c():
+    """Local workers get a terminal's Ctrl-C too: they ignore it, the driver stops them."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        def setup(self, worker):
+            with contextlib.suppress(ValueError):  # not the main thread: nothing to undo
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
 
 
 def _plan(mod: _Modality, keyed, store, partition_size: int) -> None:
@@ -195,16 +205,13 @@ def _finalize(mod: _Modality, store, compact: bool) -> None:
         return
     enc = mod.encoder
     shelf = mod.shelf = store.shelf(enc.id, enc.dim) if store is not None else mod.shelf
-    seen_notes: set[tuple[str, str]] = set()
+    notes: dict[tuple, None] = {}  # a store failure in many partitions is said once
     for index, part in enumerate(mod.parts):
         outcome = mod.results.get(index)
         if isinstance(outcome, dict):
             for path, reason in outcome["skipped"]:
                 mod.report.skip(path, reason)
-            for path, reason in outcome["notes"]:
-                if (path, reason) not in seen_notes:  # e.g. one store failure per partition
-                    seen_notes.add((path, reason))
-                    mod.report.note(path, reason)
+            notes.update(dict.fromkeys(tuple(note) for note in outcome["notes"]))
             if outcome["unsaved"]:  # the worker could not write: store them from here
                 keys, vectors = outcome["unsaved"]
                 new = [n for n, key in enumerate(keys) if key not in shelf]
@@ -221,6 +228,8 @@ def _finalize(mod: _Modality, store, compact: bool) -> None:
                 mod.report.skip(ref.label, outcome)
             elif i in encoded:
                 mod.report.skip(ref.label, NOT_SHARED)
+    for path, reason in notes:
+        mod.report.note(path, reason)
     if compact and store is not None:
         job._compact(shelf, mod.report)
 
@@ -236,16 +245,16 @@ class _Dispatch:
 
     def add(self, modality: str, tasks: list[tuple]) -> None:
         self.queue.extend((modality, n, args) for n, args in enumerate(tasks))
+        self.top_up()
 
     def top_up(self) -> None:
         if not self.queue:
             return
-        threads = sum(self.client.nthreads().values())
-        limit = max(4, IN_FLIGHT_PER_THREAD * threads)
+        limit = max(4, IN_FLIGHT_PER_THREAD * sum(self.client.nthreads().values()))
         while self.queue and len(self.running) < limit:
             modality, n, args = self.queue.popleft()
-            key = f"mmviewer-embed-{modality}-{self.token}-{n:06d}"
-            future = self.client.submit(encode_partition, *args, key=key, pure=False)
+            future = self.client.submit(encode_partition, *args, pure=False,
+                                        key=f"mmviewer-embed-{modality}-{self.token}-{n:06d}")
             self.running[future] = (modality, n)
 
     def busy(self, gen):
@@ -278,20 +287,14 @@ class _Dispatch:
     def wait(self, timeout: float) -> None:
         from distributed import TimeoutError, wait
 
-        try:
-            with self.client.as_current():
-                wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:  # dask's: asyncio's on Python 3.10
-            pass
+        with contextlib.suppress(TimeoutError), self.client.as_current():  # dask's TimeoutError
+            wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
 
     def close(self) -> None:
         """Stop submitting, cancel what is queued or running (finished shards stay), let go."""
         self.queue.clear()
-        try:
-            if self.running:
-                self.client.cancel(list(self.running))
-        except Exception:  # the cluster may already be gone; nothing is left to undo
-            pass
+        with contextlib.suppress(Exception):  # the cluster may be gone: nothing left to undo
+            self.client.cancel(list(self.running))
         self.running.clear()
         self.client.close()
         if self.cluster is not None:
@@ -363,15 +366,11 @@ def _build(spec: EncoderSpec) -> Encoder:
 
 
 class _AppendOnlyShelf(VectorShelf):
-    """A worker only adds shards: it never reads the (large, shared) shelf folder."""
-
-    def _load(self) -> None:
+    def _load(self) -> None:  # a worker only adds shards, never reads the (large) shelf
         pass
 
 
-class _Inline(Executor):
-    """Runs ``prepare`` in the calling thread: a worker process is one core already."""
-
+class _Inline(Executor):  # prepare in the task's thread: a worker process is one core
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
         future.set_result(fn(*args, **kwargs))  # job._prepare_one returns its errors

@@ -186,6 +186,19 @@ def test_cancel_keeps_finished_partitions(tmp_path, make, cluster):
     assert again.stats["cached"] == first.stats["computed"]
 
 
+def test_closing_the_generator_cancels_and_keeps_finished_partitions(tmp_path, make, cluster):
+    """What the CLI does on Ctrl-C (its local workers ignore the terminal's SIGINT)."""
+    data = build(tmp_path / "data", make)
+    gen = embedding_job_dask(open_path(data), OFFLINE, slow_encoders(),
+                             scheduler=cluster.scheduler_address, partition_size=4)
+    for progress in gen:
+        if progress.stage == "encoding" and progress.done > 0:
+            gen.close()
+    again = dask_run(data, cluster, encoders=slow_encoders())
+    assert 0 < again.stats["cached"] < 3 * N
+    assert again.stats["computed"] == 3 * N - again.stats["cached"]
+
+
 def test_missing_extra_names_it(tmp_path, make, monkeypatch, capsys):
     import importlib.util
 
