@@ -128,6 +128,29 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _spin(n: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return time.perf_counter() - t0
+
+
+def parallel_capacity(n: int = 3_000_000) -> float:
+    """How many cores this process can get right now: the same pure-Python loop once alone and
+    twice at once in two processes; 2.0 on two idle cores, ~1.0 when others hold one."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # started
+        alone = pool.apply(_spin, (n,))
+        t0 = time.perf_counter()
+        pool.map(_spin, [n, n], chunksize=1)
+        both = time.perf_counter() - t0
+    return round(2 * alone / both, 2)
+
+
 def machine() -> dict:
     try:
         load = [round(x, 2) for x in os.getloadavg()]

@@ -131,6 +131,10 @@ def main(argv=None) -> int:
     for key in keys:
         by_script.setdefault(TARGETS[key][2], []).append(key)
 
+    sys.path.insert(0, str(HERE))
+    from benchlib import parallel_capacity
+
+    capacity = [parallel_capacity()]
     t0 = time.perf_counter()
     result: dict = {"quick": args.quick, "command": " ".join(["python", "benchmarks/run.py"] + (argv or sys.argv[1:]))}
     errors, seconds = {}, {}
@@ -151,6 +155,9 @@ def main(argv=None) -> int:
     result["errors"] = errors
     result["script_seconds"] = seconds
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
+    capacity.append(parallel_capacity())
+    # Cores this run could get (2.0 = both idle), before and after: the machine is shared.
+    result["parallel_capacity"] = capacity
     try:
         result["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:

@@ -138,9 +138,15 @@ def _path(real: str, folders: dict[str, Path]) -> Path:
     child = getattr(parent, "_make_child_relpath", None)  # pathlib's own fast path (iterdir)
     if child is not None and name and "/" not in name and name not in (".", ".."):
         try:
-            return child(name)
+            path = child(name)
         except Exception:
-            pass
+            return parent / name
+        if os.path.normpath(real) == real:
+            try:  # str() of a path is formatted lazily; this one's text is already known
+                path._str = real
+            except AttributeError:
+                pass
+        return path
     return parent / name
 
 

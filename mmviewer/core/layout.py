@@ -230,6 +230,8 @@ def approx_knn(
     labels = np.concatenate([np.argmax(data[b] @ centres.T - csq, axis=1) for b in iter_blocks(n, n_lists)])
     members = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[members], np.arange(n_lists + 1))
+    slot_of = np.empty(n, np.int64)  # position of each row within its own list
+    slot_of[members] = np.arange(n) - bounds[labels[members]]
     indices = np.full((m, k), -1, np.int64)
     dists = np.full((m, k), np.inf, np.float32)
     chunk = 1 << 18  # queries per pass: bounds the candidate arrays (chunk x probe x k)
@@ -257,8 +259,9 @@ def approx_knn(
                 qi, slot = sel // probe, sel % probe
                 # Ranking by |b|^2 - 2 a.b (|a|^2 is constant per query).
                 d = dsq[mem][None, :] - 2.0 * (qx[qi] @ data[mem].T)
-                if same:
-                    d[(qi + q0)[:, None] == mem[None, :]] = -np.inf  # self first
+                if same:  # self first: queries of this list find themselves at their slot
+                    own = np.flatnonzero(labels[qi + q0] == c)
+                    d[own, slot_of[qi[own] + q0]] = -np.inf
                 kk = min(k, len(mem))
                 top = _smallest(d, kk)
                 cols = slot[:, None] * k + np.arange(kk)[None, :]

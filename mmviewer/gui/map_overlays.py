@@ -93,7 +93,7 @@ class MapLegend(QFrame):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.setIcon(swatch(rgb))
             b.setIconSize(QSize(14, 14))
-            b.setText(text)
+            b.setText(text.replace("&", "&&"))  # a lone & would become a mnemonic underline
             b.setToolTip(f"Select the {label} points")
             b.clicked.connect(lambda _=False, k=k: self.entry_clicked.emit(k))
             self._rows.addWidget(b)

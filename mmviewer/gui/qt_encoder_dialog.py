@@ -8,6 +8,7 @@ makes later opens in this run use the remembered choice directly, as ``mmviewer 
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -51,7 +52,7 @@ class QtEncoderDialog(QDialog):
         self._base = options or EmbedOptions()
         self._check_worker = None
 
-        intro = QLabel(f"Embed <b>{target}</b> with:" if target else "Embed the dataset with:")
+        intro = QLabel(f"Embed <b>{html.escape(target)}</b> with:" if target else "Embed the dataset with:")
         intro.setToolTip(target)
         intro.setTextFormat(Qt.TextFormat.RichText)
 

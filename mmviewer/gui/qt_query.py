@@ -8,6 +8,8 @@ weights); ``query_ready`` fills the hit list and lights the hits up on the map t
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -95,7 +97,7 @@ class QtQuery(QWidget):
                                 "(a precomputed table brings none).")
         else:
             self.searching = text
-            self.status.setText(f"<i>searching for “{text}”…</i>")
+            self.status.setText(f"<i>searching for “{html.escape(text)}”…</i>")
         self.controller.run_text_query(text, k=max(MIN_HITS, self.state.k))
 
     def _on_edit_return_pressed(self) -> None:

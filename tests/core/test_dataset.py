@@ -104,3 +104,22 @@ def test_unreadable_file_is_reported(tmp_path, make):
     p.chmod(0)
     ds = open_dataset(tmp_path)
     assert "permission" in reasons(ds)["a.txt"]
+
+
+def test_scanned_paths_equal_plain_paths_of_the_real_files(tmp_path):
+    import os
+    from pathlib import Path
+
+    from mmviewer.core.dataset import open_dataset
+
+    for sub in ("a", "a/b", "c"):
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / sub / "x.txt").write_text("hello")
+        (tmp_path / sub / "x.png").write_bytes(b"\x89PNG not really")
+    ds = open_dataset(tmp_path)
+    assert sorted(it.id for it in ds.items) == ["a/b/x", "a/x", "c/x"]
+    for it in ds.items:
+        for m, ref in it.media.items():
+            real = os.path.join(os.path.realpath(tmp_path), it.id + (".txt" if m == "text" else ".png"))
+            assert ref.path == Path(real) and str(ref.path) == real and os.fspath(ref.path) == real
+            assert ref.path.suffix in (".txt", ".png") and ref.path.parent == Path(real).parent
