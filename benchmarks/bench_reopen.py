@@ -196,7 +196,8 @@ def main(argv=None) -> int:
     n = 10_000 if args.quick else 100_000
     setup = ensure(n)
     data = folder_for(n) / "data"
-    run_fresh("--core", data)  # page cache and numba/Qt caches warm, as on a real reopen
+    if not args.quick:
+        run_fresh("--core", data)  # page cache warm, as on a real reopen of a recent dataset
     gui = run_fresh("--gui", data)
     core = run_fresh("--core", data)
     shown = gui["events_s"].get("layout_cached")
