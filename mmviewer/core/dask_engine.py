@@ -55,7 +55,7 @@ def embedding_job_dask(
 
     ``scheduler`` is an existing scheduler's address (``tcp://host:8786``); without one, a local
     cluster runs one single-threaded worker process per core (``options.workers`` if set).
-    ``partition_size`` items make one task. Raises :class:`DaskUnavailable` at once when the
+    ``partition_size`` items at most make one task. Raises :class:`DaskUnavailable` at once when the
     extra is missing; an unreachable scheduler raises ``ValueError`` from the generator.
     """
     if importlib.util.find_spec("distributed") is None:
@@ -112,7 +112,7 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
             state_key = None
             if mod.encoder.needs_fit:
                 state_key = yield from dispatch.busy(job._fit(mod.encoder, keyed, threads, store, mod.report))
-            _plan(mod, keyed, store, partition_size)
+            _plan(mod, keyed, store, partition_size, dispatch.threads())
             spec, folder = _spec(mod.encoder, options, state_key, store), str(mod.shelf.folder)
             dispatch.add(modality, [(spec, folder if store else None, part) for part in mod.parts])
         yield from _watch(dispatch, mods, store, cancel)
@@ -166,8 +166,9 @@ def _driver_handles_ctrl_c():
     return IgnoreSigint()
 
 
-def _plan(mod: _Modality, keyed, store, partition_size: int) -> None:
-    """Open the shelf, take what it already holds, split the rest into partitions."""
+def _plan(mod: _Modality, keyed, store, partition_size: int, threads: int) -> None:
+    """Open the shelf, take what it already holds, split the rest into partitions (a small job
+    into smaller ones, two per worker thread, so that no worker idles)."""
     enc = mod.encoder
     mod.shelf = store.shelf(enc.id, enc.dim) if store else job._memory_shelf(enc)
     todo = []
@@ -177,7 +178,8 @@ def _plan(mod: _Modality, keyed, store, partition_size: int) -> None:
         else:
             todo.append((i, ref, key))
     mod.total, mod.todo, mod.cached = len(keyed), len(todo), len(mod.out)
-    mod.parts = [todo[s : s + partition_size] for s in range(0, len(todo), partition_size)]
+    size = max(1, min(partition_size, -(-len(todo) // (2 * threads)) if threads else partition_size))
+    mod.parts = [todo[s : s + size] for s in range(0, len(todo), size)]
 
 
 def _watch(dispatch: _Dispatch, mods: dict[str, _Modality], store, cancel):
@@ -250,12 +252,15 @@ class _Dispatch:
     def top_up(self) -> None:
         if not self.queue:
             return
-        limit = max(4, IN_FLIGHT_PER_THREAD * sum(self.client.nthreads().values()))
+        limit = max(4, IN_FLIGHT_PER_THREAD * self.threads())
         while self.queue and len(self.running) < limit:
             modality, n, args = self.queue.popleft()
             future = self.client.submit(encode_partition, *args, pure=False,
                                         key=f"mmviewer-embed-{modality}-{self.token}-{n:06d}")
             self.running[future] = (modality, n)
+
+    def threads(self) -> int:
+        return sum(self.client.nthreads().values())
 
     def busy(self, gen):
         """Drive a driver-side stage (hashing, fitting) while keeping the cluster fed."""
