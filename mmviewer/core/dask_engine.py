@@ -88,10 +88,6 @@ class _Modality:
     computed: int = 0
     finalized: bool = False
 
-    @property
-    def done(self) -> int:
-        return self.cached + sum(len(self.parts[p]) for p in self.results)
-
 
 def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
     t0 = time.perf_counter()
@@ -114,6 +110,8 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
                 state_key = yield from dispatch.busy(job._fit(mod.encoder, keyed, threads, store, mod.report))
             _plan(mod, keyed, store, partition_size, dispatch.threads())
             spec, folder = _spec(mod.encoder, options, state_key, store), str(mod.shelf.folder)
+            if spec.encoder is not None:  # shipped whole: one copy per worker, not one per task
+                spec = dispatch.client.scatter(spec, broadcast=True, hash=False)
             dispatch.add(modality, [(spec, folder if store else None, part) for part in mod.parts])
         yield from _watch(dispatch, mods, store, cancel)
     except job._Cancelled:
@@ -131,8 +129,7 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
         for problem in store.problems:
             report.note(problem.path, problem.reason)
         store.problems.clear()
-    keys = {m: (mod.shelf, mod.out) for m, mod in mods.items()}
-    table = job._assemble(dataset, encoders, keys)
+    table = job._assemble(dataset, encoders, {m: (mod.shelf, mod.out) for m, mod in mods.items()})
     cached, computed = sum(m.cached for m in mods.values()), sum(m.computed for m in mods.values())
     stats = job._stats(table, cached=cached, computed=computed, seconds=time.perf_counter() - t0)
     stats["hash_cache_hits"] = hashes.hits
@@ -149,8 +146,12 @@ def _connect(scheduler: str | None, workers: int | None):
             raise ValueError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from err
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=":0")
-    client = Client(cluster, set_as_default=False)
-    client.register_plugin(_driver_handles_ctrl_c(), name="mmviewer-ignore-sigint")
+    try:
+        client = Client(cluster, set_as_default=False)
+        client.register_plugin(_driver_handles_ctrl_c(), name="mmviewer-ignore-sigint")
+    except BaseException:
+        cluster.close()
+        raise
     return client, cluster
 
 
@@ -195,8 +196,9 @@ def _watch(dispatch: _Dispatch, mods: dict[str, _Modality], store, cancel):
         current = next((m for m in mods.values() if not m.finalized), None)
         if current is None:
             return
-        rate_eta = job._rate_eta(current.done - current.cached, current.todo, time.perf_counter() - t0)
-        yield Progress("encoding", current.encoder.modality, current.done, current.total, *rate_eta)
+        done = current.cached + sum(len(current.parts[p]) for p in current.results)
+        rate_eta = job._rate_eta(done - current.cached, current.todo, time.perf_counter() - t0)
+        yield Progress("encoding", current.encoder.modality, done, current.total, *rate_eta)
         dispatch.wait(0.2)
 
 
@@ -205,8 +207,7 @@ def _finalize(mod: _Modality, store, compact: bool) -> None:
     mod.finalized = True
     if mod.shelf is None:  # cancelled before its partitions were planned
         return
-    enc = mod.encoder
-    shelf = mod.shelf = store.shelf(enc.id, enc.dim) if store is not None else mod.shelf
+    shelf = mod.shelf = store.shelf(mod.encoder.id, mod.encoder.dim) if store else mod.shelf
     notes: dict[tuple, None] = {}  # a store failure in many partitions is said once
     for index, part in enumerate(mod.parts):
         outcome = mod.results.get(index)
@@ -328,9 +329,8 @@ def _spec(encoder: Encoder, options, state_key: str | None, store) -> EncoderSpe
     if kind.startswith("mmviewer.core.encoders.") and (not encoder.needs_fit or state_key):
         # The driver may have fallen back from CLIP: offline unless it uses CLIP itself.
         opts = replace(options, offline=not kind.endswith(".clip"))
-        root = str(store.root) if store is not None else None
         return replace(base, options=tuple(sorted(opts.to_dict().items())), state_key=state_key,
-                       store_root=root)
+                       store_root=str(store.root) if store is not None else None)
     return replace(base, encoder=encoder)
 
 
@@ -383,11 +383,8 @@ class _Inline(Executor):  # prepare in the task's thread: a worker process is on
 
 
 def encode_partition(spec: EncoderSpec, shelf_folder: str | None, part: list) -> dict:
-    """Runs on a worker: prepare, encode and store ``part`` ((item index, ref, hash) triples).
-
-    Returns the item indices encoded, skipped files and notes as (path, reason) pairs, and
-    ``unsaved`` (keys, vectors) when the shard could not be written (or there is no store).
-    """
+    """Runs on a worker: prepare, encode and store ``part`` ((item index, ref, hash) triples);
+    returns the items encoded, skipped files and notes, and the vectors it could not store."""
     encoder = worker_encoder(spec)
     shelf = (_AppendOnlyShelf(Path(shelf_folder), encoder.id, encoder.dim) if shelf_folder
              else job._memory_shelf(encoder))
