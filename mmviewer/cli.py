@@ -32,7 +32,8 @@ def _add_encoder_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=None, help="encoder batch size")
     g.add_argument("--max-audio-seconds", type=float, default=60.0,
                    help="decode at most this much of each clip (default: %(default)s)")
-    g.add_argument("--workers", type=int, default=None, help="decoding workers (default: CPU count, max 4)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="decoding workers (default: CPU count, max 4); with --engine dask, local worker processes")
     g.add_argument("--no-cache", action="store_true", help="do not read or write the embedding store")
 
 

@@ -21,7 +21,8 @@ from mmviewer.core.store import EmbeddingStore
 
 def build(folder, make, start=0, n=30):
     for i in range(start, start + n):
-        make.item(folder, f"it{i:03d}", image_color=(i * 2 % 255, 80, 255 - i * 2 % 255),
+        # Distinct content for every item: identical files share one stored vector.
+        make.item(folder, f"it{i:03d}", image_color=(i % 256, i // 256, 80),
                   words=f"item {i} says {'alpha beta gamma delta'.split()[i % 4]} {i * 7}",
                   freq=150 + 9 * i)
     return folder
