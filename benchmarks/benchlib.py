@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+#: Another checkout's root (e.g. an exported older commit) to measure instead of this one.
+SRC = Path(os.environ.get("MMVIEWER_BENCH_SRC", ROOT))
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
 
 #: The synthetic table of the issue: CLIP-like image and text sharing a space, MFCC-like audio.
 DIMS = {"image": 512, "text": 512, "audio": 80}
