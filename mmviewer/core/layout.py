@@ -140,7 +140,9 @@ def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: in
     for y, f in zip(bases, factors, strict=True):
         part = axes[col : col + y.shape[1]]
         col += y.shape[1]
-        out[:, :k] += (y @ part) * f[:, None]
+        block = y @ part
+        block *= f[:, None]
+        out[:, :k] += block
     return out
 
 
@@ -174,9 +176,12 @@ def modality_basis(table, modality: str, rank: int = BASIS_DIMS, sample: int | N
         xs = np.asarray(v[fit], np.float32)
         if len(xs) == 0:
             return np.zeros((len(v), rank), np.float32)
-        with one_blas_thread():
-            _, vecs = np.linalg.eigh((xs.T @ xs).astype(np.float64))
-        axes = np.ascontiguousarray(vecs[:, ::-1][:, :rank], dtype=np.float32)
+        from scipy.linalg import eigh
+
+        with one_blas_thread():  # only the top ``rank`` eigenpairs (MRRR): half a full eigh
+            _, vecs = eigh((xs.T @ xs).astype(np.float64), subset_by_index=[d - rank, d - 1],
+                           driver="evr")
+        axes = np.ascontiguousarray(vecs[:, ::-1], dtype=np.float32)
         return v @ axes
 
     return table.derived(("layout-basis", modality, rank, sample, random_state), compute)
