@@ -10,7 +10,7 @@ in two workers, newest request wins in each: the similar list's per-modality cos
 the cross-modal lists and per-modality score vectors (the first use of a learned method fits its
 aligners, which can take seconds to a minute at 100k items; the similar list does not wait for
 it). A weight change recombines the cached vectors synchronously, which is elementwise work over
-N (see :mod:`mmviewer.gui.matches_data` and ``benchmarks/bench_matches.py``).
+N (see :mod:`mmviewer.core.item_matches` and ``benchmarks/bench_matches.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from mmviewer.gui.matches_data import (
+from mmviewer.core.item_matches import (
     FUSED,
     SIMILAR,
     ItemMatches,
@@ -36,7 +36,7 @@ from mmviewer.gui.matches_data import (
     export_rows,
     list_name,
 )
-from mmviewer.gui.matches_export import iter_all_matches, save_matches  # noqa: F401 (re-export)
+from mmviewer.core.match_export import iter_all_matches, save_matches  # noqa: F401 (re-export)
 from mmviewer.gui.matches_view import AudioDurations, MatchListView
 from mmviewer.gui.thumbnails import ThumbnailCache
 

@@ -108,7 +108,7 @@ def test_binary_file_named_txt_is_refused(tmp_path):
 def test_audio_formats_become_mono_16k(tmp_path, make, kw):
     ext = kw["fmt"].lower()
     p = make.tone(tmp_path / f"a.{ext}", seconds=0.5, **kw)
-    (samples, rate), notes = load_audio(MediaRef("audio", path=p)).value, []
+    samples, rate = load_audio(MediaRef("audio", path=p)).value
     assert rate == 16000 and samples.ndim == 1
     assert abs(len(samples) - 8000) < 200
     assert np.abs(samples).max() > 0.1

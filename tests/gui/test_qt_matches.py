@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mmviewer.gui.matches_data import ItemMatches, SimilarItems
-from mmviewer.gui.matches_export import all_matches, list_names, save_matches
+from mmviewer.core.item_matches import ItemMatches, SimilarItems
+from mmviewer.core.match_export import all_matches, list_names, save_matches
 from mmviewer.gui.qt_matches import QtMatches
 
 WAIT = 30_000

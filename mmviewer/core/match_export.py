@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from mmviewer.core.fusion import fused_similarity, validate_weights
+from mmviewer.core.item_matches import FUSED, SIMILAR, cross_pairs, list_name
 from mmviewer.core.matching import DEFAULT_BLOCK_BYTES, iter_blocks, top_k_rows
 from mmviewer.core.workspace import Workspace
-from mmviewer.gui.matches_data import FUSED, SIMILAR, cross_pairs, list_name
 
 COLUMNS = ("query_id", "list", "rank", "match_id", "score", "is_partner")
 
