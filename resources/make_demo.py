@@ -25,16 +25,16 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
-import io
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
-from PIL import Image, ImageDraw, ImageFont, features
-from scipy.signal import resample_poly
+from PIL import Image, ImageFont, features
+
+# The media helpers are shared with the benchmark dataset generators.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "datasets"))
+from _common import render_emoji, speak  # noqa: E402
 
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 MAX_SIDE = 512  # longest side of a photograph, in pixels
@@ -227,24 +227,10 @@ def load_photo(source: str) -> Image.Image:
     return im
 
 
-def render_emoji(chars: str, font: ImageFont.FreeTypeFont, side: int = EMOJI_SIDE) -> Image.Image:
-    """Draw one emoji (ligatures included) centred on a transparent ``side`` x ``side`` square."""
-    canvas = Image.new("RGBA", (220, 220), (0, 0, 0, 0))
-    ImageDraw.Draw(canvas).text((110, 110), chars, font=font, embedded_color=True, anchor="mm")
-    bbox = canvas.getbbox()
-    if bbox is None:
-        raise ValueError(f"the emoji font has no glyph for {chars!r}")
-    glyph = canvas.crop(bbox)
-    glyph.thumbnail((side - 4, side - 4), Image.Resampling.LANCZOS)
-    out = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-    out.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return out
-
-
 def save_image(item: Item, font: ImageFont.FreeTypeFont, images_dir: Path) -> Path:
     """Write the item's picture; photographs as JPEG, emoji and silhouettes as PNG."""
     if item.source.startswith("emoji:"):
-        im, suffix = render_emoji(item.source[len("emoji:"):], font), ".png"
+        im, suffix = render_emoji(item.source[len("emoji:"):], font, EMOJI_SIDE), ".png"
     else:
         im = load_photo(item.source)
         im.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
@@ -261,21 +247,6 @@ def save_image(item: Item, font: ImageFont.FreeTypeFont, images_dir: Path) -> Pa
 
 
 # -- speech ------------------------------------------------------------------------------------
-def speak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Return espeak-ng's reading of ``text`` as float32 mono samples at ``AUDIO_RATE``."""
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-        capture_output=True, check=True,
-    ).stdout
-    samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    if samples.ndim > 1:
-        samples = samples.mean(axis=1)
-    g = np.gcd(AUDIO_RATE, rate)
-    out = resample_poly(samples, AUDIO_RATE // g, rate // g)
-    peak = float(np.max(np.abs(out))) or 1.0
-    return (0.9 * out / peak).astype(np.float32)
-
-
 def save_audio(item: Item, index: int, audio_dir: Path) -> Path:
     voice, speed, pitch = VOICES[index % len(VOICES)]
     path = audio_dir / f"{item.id}.ogg"

@@ -86,6 +86,24 @@ def speak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     return (0.9 * out / peak).astype(np.float32)
 
 
+def render_emoji(chars: str, font, side: int, canvas: int = 260):
+    """Draw one emoji (ligatures included), trimmed and centred on a transparent ``side`` x
+    ``side`` square. ``font`` is a Pillow FreeType font of Noto Color Emoji (size 109)."""
+    from PIL import Image, ImageDraw
+
+    board = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    ImageDraw.Draw(board).text((canvas // 2, canvas // 2), chars, font=font, embedded_color=True,
+                               anchor="mm")
+    bbox = board.getbbox()
+    if bbox is None:
+        raise ValueError(f"the emoji font has no glyph for {chars!r}")
+    glyph = board.crop(bbox)
+    glyph.thumbnail((side - 2, side - 2), Image.Resampling.LANCZOS)
+    out = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    out.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return out
+
+
 def write_audio(path: Path, samples: np.ndarray) -> None:
     import soundfile as sf
 

@@ -27,7 +27,7 @@ import unicodedata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_common_args, generate, item_rng  # noqa: E402
+from _common import add_common_args, generate, item_rng, render_emoji  # noqa: E402
 
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -150,22 +150,12 @@ def caption(name: str, rng, subgroup: str = "") -> str:
 
 def emoji_renderer(size: int):
     """Factory run in each worker: load the font once, return ``render(job) -> Image``."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageFont
 
     font = ImageFont.truetype(str(EMOJI_FONT), 109, layout_engine=ImageFont.Layout.RAQM)
 
     def render(job: dict) -> Image.Image:
-        canvas = Image.new("RGBA", (260, 260), (0, 0, 0, 0))
-        ImageDraw.Draw(canvas).text((130, 130), job["chars"], font=font, embedded_color=True,
-                                    anchor="mm")
-        bbox = canvas.getbbox()
-        if bbox is None:
-            raise ValueError(f"no glyph for {job['name']!r}")
-        glyph = canvas.crop(bbox)
-        glyph.thumbnail((size - 2, size - 2), Image.Resampling.LANCZOS)
-        out = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-        out.alpha_composite(glyph, ((size - glyph.width) // 2, (size - glyph.height) // 2))
-        return out
+        return render_emoji(job["chars"], font, size)
 
     return render
 
