@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QUrl
-from PySide6.QtGui import QPalette
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,17 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmviewer.gui.plot_style import style_plot
 from mmviewer.gui.preview_decode import Waveform
-
-
-def style_plot(plot: pg.PlotWidget, widget: QWidget) -> None:
-    """Draw ``plot`` in the widget palette's colours (not pyqtgraph's global black)."""
-    palette = widget.palette()
-    plot.setBackground(palette.color(QPalette.ColorRole.Base))
-    text = palette.color(QPalette.ColorRole.Text)
-    for name in ("left", "bottom"):
-        plot.getAxis(name).setPen(text)
-        plot.getAxis(name).setTextPen(text)
 
 
 def clock(ms: int) -> str:

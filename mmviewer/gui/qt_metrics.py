@@ -13,7 +13,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from mmviewer.gui.plot_style import style_plot
 
 #: ``controller.busy`` label of the metrics job (see AppController.request_metrics).
 METRICS_BUSY_LABEL = "Measuring alignment"
@@ -48,16 +50,6 @@ LABEL_KEYS = ("label_precision@1", "label_precision@5")
 BAR_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44)]
 BAR_WIDTH = 0.8
 SHORT = {"image": "img", "text": "txt", "audio": "aud"}
-
-
-def style_plot(plot: pg.PlotWidget, widget: QWidget) -> None:
-    """Draw ``plot`` in the widget palette's colours (not pyqtgraph's global black)."""
-    palette = widget.palette()
-    plot.setBackground(palette.color(QPalette.ColorRole.Base))
-    text = palette.color(QPalette.ColorRole.Text)
-    for name in ("left", "bottom"):
-        plot.getAxis(name).setPen(text)
-        plot.getAxis(name).setTextPen(text)
 
 
 def _short(modality: str) -> str:
