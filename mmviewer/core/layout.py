@@ -146,6 +146,36 @@ def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: in
     return out
 
 
+def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> np.ndarray:
+    """The instant map: fused vectors on their top two principal axes, (N, 2) float32.
+
+    The axes come from a seeded sample of at most ``sample`` fused rows; all rows are then
+    projected modality by modality, so neither the (N, sum of dims) fused matrix nor the
+    per-modality bases of :func:`fused_layout_input` are needed. That keeps the first picture
+    at a few percent of a UMAP even on a freshly opened table.
+    """
+    from mmviewer.core.fusion import fused_scales, fused_vectors
+
+    scales = fused_scales(table, weights)
+    if not scales:
+        raise ValueError("the map needs at least one modality with a positive weight")
+    n = table.n_items
+    rng = np.random.default_rng(random_state)
+    index = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
+    mean, axes = pca_axes(lambda i: fused_vectors(table.subset(index[i]), weights),
+                          len(index), 2, sample=len(index), random_state=random_state)
+    out = np.empty((n, axes.shape[1]), np.float32)
+    out[:] = -(mean @ axes)
+    col = 0
+    for m, f in scales.items():
+        part = axes[col : col + table.dim(m)]
+        col += table.dim(m)
+        out += (table.vectors[m] @ part) * f[:, None]
+    if out.shape[1] < 2:
+        out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
+    return out
+
+
 def modality_bases(table, modalities: list[str], random_state: int = 0) -> list[np.ndarray]:
     """:func:`modality_basis` of several modalities, two at a time (one BLAS thread each)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -77,10 +77,16 @@ class LayoutService:
         return self._pool().submit(_peak_rss_bytes).result()
 
     def close(self) -> None:
+        """Stop the child now (a running UMAP is abandoned, not awaited)."""
         with self._lock:
             executor, self._executor, self._warm = self._executor, None, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        if executor is None:
+            return
+        if getattr(executor, "_pending_work_items", None):
+            # A UMAP of 1M rows must not hold up closing the window.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 _shared: LayoutService | None = None

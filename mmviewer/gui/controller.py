@@ -32,7 +32,10 @@ RELAYOUT_DEBOUNCE_MS = 250
 #: Metrics wait this long after the last change: they are the least urgent job, and starting
 #: them after the map and the first match lists keeps those from competing for the cores.
 METRICS_DELAY_MS = 800
-WARM_EPOCHS = 60
+# A warm re-layout starts from the current map, so it needs few epochs and a smaller fit sample
+# (the other rows are placed by their neighbours): ~0.13-0.18 of a cold UMAP at 100k items.
+WARM_EPOCHS = 25
+WARM_MAX_FIT = 30_000
 SESSION_FILE = "session.json"
 LAYOUT_FILE = "layout.npz"
 
@@ -362,16 +365,18 @@ def _embed_in_worker(path: Path, options: EmbedOptions, cancel: threading.Event)
 
 
 def _layout_in_worker(ws: Workspace, weights, init, cold: bool, service: LayoutService):
-    from mmviewer.core.layout import align_to, fused_layout_input
+    from mmviewer.core.layout import align_to, fused_layout_input, fused_pca_2d
 
     if not any(w > 0 for w in weights.values()):
         return None  # every weight at zero: keep the current map
+    if cold or init is None:
+        yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
     x = fused_layout_input(ws.table, weights)
     if cold or init is None:
-        yield x[:, :2].copy(), "pca"
         pos = service.umap(x, random_state=None)
     else:
-        pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None)
+        pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None,
+                           max_fit=WARM_MAX_FIT)
     if init is not None:
         pos = align_to(pos, init)
     return pos, "umap"

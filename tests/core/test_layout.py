@@ -180,3 +180,23 @@ def test_two_stage_fused_pca_on_wide_modalities_and_cached_bases():
             assert abs(np.corrcoef(reduced[:, j], expected[:, j])[0, 1]) > 0.99
     assert modality_basis(table, "image") is modality_basis(table, "image")  # computed once
     assert modality_basis(table, "image").shape == (n, BASIS_DIMS)
+
+
+def test_instant_pca_map_matches_the_pca_of_the_fused_vectors():
+    from mmviewer.core.embeddings import EmbeddingTable
+    from mmviewer.core.fusion import fused_vectors
+    from mmviewer.core.layout import fused_pca_2d
+
+    x, labels = clusters(n_per=80, d=300)
+    rng = np.random.default_rng(9)
+    other = l2_normalise(x[:, :50] + 0.2 * rng.standard_normal((len(x), 50)))
+    present = {"image": np.ones(len(x), bool), "audio": rng.random(len(x)) > 0.3}
+    other[~present["audio"]] = 0
+    table = EmbeddingTable(np.arange(len(x)).astype(str), {"image": x, "audio": other}, present)
+    weights = {"image": 0.7, "audio": 1.0}
+    quick = fused_pca_2d(table, weights)  # every row is in the sample here: exact
+    exact = pca_layout(fused_vectors(table, weights))
+    for j in range(2):
+        assert abs(np.corrcoef(quick[:, j], exact[:, j])[0, 1]) > 0.999
+    sampled = fused_pca_2d(table, weights, sample=120)  # axes from a sample, all rows projected
+    assert sampled.shape == (320, 2) and separation(sampled, labels) > 3
