@@ -5,7 +5,7 @@
     python benchmarks/bench_layout.py --json     # one JSON object on stdout
 
 A synthetic clustered table (image 512-d, text 512-d, audio 80-d with 5% missing) goes through
-what the app does (``gui/controller._layout_in_worker``), with UMAP in a
+what the app does (``gui/controller.layout_job``), with UMAP in a
 :class:`~mmviewer.core.layout_service.LayoutService` child that was warmed up first (the app
 warms it at start-up):
 
@@ -37,7 +37,7 @@ W3 = {"image": 0.6, "text": 1.0, "audio": 0.3}
 
 def warm_settings() -> tuple[int, int]:
     """``(epochs, max_fit)`` of the controller's warm re-layout."""
-    from mmviewer.gui.controller import WARM_EPOCHS, WARM_MAX_FIT
+    from mmviewer.core.app_jobs import WARM_EPOCHS, WARM_MAX_FIT
 
     return int(WARM_EPOCHS), int(WARM_MAX_FIT)
 

@@ -57,6 +57,9 @@ class EmbeddingTable:
     present: dict[str, np.ndarray]
     encoders: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Digest of the media content and encoder ids behind the vectors ("" when unknown); two
+    #: tables with equal digests hold the same vectors (see ``job._assemble``).
+    content_digest: str = ""
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids, dtype=object)

@@ -354,7 +354,25 @@ def _assemble(dataset: Dataset, encoders, keys: dict[str, tuple[VectorShelf, dic
     metadata = {c: np.asarray([it.metadata.get(c, "") for it in items], dtype=object) for c in columns}
     ids = np.asarray([it.id for it in items], dtype=object)
     used = {m: encoders[m].id for m in mats}
-    return EmbeddingTable(ids, mats, present, used, metadata)
+    digest = _content_digest(ids, {m: by_item for m, (_, by_item) in keys.items()}, keep, used, metadata)
+    return EmbeddingTable(ids, mats, present, used, metadata, content_digest=digest)
+
+
+def _content_digest(ids, keys_by_modality, keep, encoder_ids, metadata) -> str:
+    """What the table is made of: ids, per-modality content hashes, encoder ids, metadata."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(sorted(encoder_ids.items())).encode())
+    for modality in sorted(keys_by_modality):
+        by_item = keys_by_modality[modality]
+        h.update(modality.encode())
+        h.update("\0".join(by_item.get(i, "") for i in keep).encode())
+    h.update("\0".join(map(str, ids)).encode())
+    for column in sorted(metadata):
+        h.update(column.encode())
+        h.update("\0".join(map(str, metadata[column])).encode())
+    return h.hexdigest()
 
 
 def _stats(table: EmbeddingTable, *, cached: int, computed: int, seconds: float) -> dict:

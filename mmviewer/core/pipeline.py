@@ -34,6 +34,11 @@ class EmbedOptions:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def identity(self) -> dict:
+        """The choices that change the vectors (not workers, batch size or caching)."""
+        return {k: getattr(self, k) for k in
+                ("offline", "clip_model", "clip_pretrained", "audio", "max_audio_seconds")}
+
     @classmethod
     def from_dict(cls, data: dict | None) -> EmbedOptions:
         known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}

@@ -19,10 +19,20 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
-from mmviewer.core.encoders.base import MediaRef
+from mmviewer.core.app_jobs import (
+    LAYOUT_FILE,
+    embed_job,
+    ids_digest,
+    layout_job,
+    metrics_job,
+    modality_layout_job,
+    query_job,
+    save_layout,
+    weights_key,
+)
 from mmviewer.core.job import EmbedResult, Progress
-from mmviewer.core.layout_service import LayoutService, shared_service
-from mmviewer.core.pipeline import EmbedOptions, choose_encoders, embedding_job, open_path
+from mmviewer.core.layout_service import shared_service
+from mmviewer.core.pipeline import EmbedOptions
 from mmviewer.core.state import MAP_MODALITIES, Notice, ViewState
 from mmviewer.core.store import EmbeddingStore
 from mmviewer.core.workspace import Workspace
@@ -32,12 +42,7 @@ RELAYOUT_DEBOUNCE_MS = 250
 #: Metrics wait this long after the last change: they are the least urgent job, and starting
 #: them after the map and the first match lists keeps those from competing for the cores.
 METRICS_DELAY_MS = 800
-# A warm re-layout starts from the current map, so it needs few epochs and a smaller fit sample
-# (the other rows are placed by their neighbours): ~0.13-0.18 of a cold UMAP at 100k items.
-WARM_EPOCHS = 25
-WARM_MAX_FIT = 30_000
 SESSION_FILE = "session.json"
-LAYOUT_FILE = "layout.npz"
 
 
 class _Slot:
@@ -53,6 +58,7 @@ class AppController(QObject):
     """Owns the dataset, the workspace and every background job of one window."""
 
     opened = Signal(object)  # Dataset, once scanned (embedding continues)
+    embedding_done = Signal()  # every embedding job's end (table replaced, verified or not)
     progress = Signal(object)  # core.job.Progress
     table_ready = Signal()  # self.workspace is new; state was reset/restored
     layout_ready = Signal(object, str)  # (N, 2) float32 positions, kind: "pca" | "umap"
@@ -71,6 +77,8 @@ class AppController(QObject):
         self.encoders: dict = {}
         self.encoder_notices: list[str] = []
         self.options = EmbedOptions()
+        #: True while a snapshot of the last session is shown and the folder is being re-checked.
+        self.provisional = False
         #: UMAP runs in this child process so numba never freezes the window.
         self.layouts = shared_service()
         self.positions: np.ndarray | None = None
@@ -94,7 +102,7 @@ class AppController(QObject):
         """Scan and embed ``path`` in the background; ``table_ready`` fires when done."""
         self.options = options or self.options
         self._cancel = threading.Event()
-        self._run("embed", _embed_in_worker, Path(path), self.options, self._cancel,
+        self._run("embed", embed_job, Path(path), self.options, self._cancel,
                   on_yield=self._on_embed_progress, on_return=self._on_embed_done,
                   label=f"Embedding {Path(path).name}")
 
@@ -105,12 +113,21 @@ class AppController(QObject):
     def _on_embed_progress(self, message) -> None:
         if isinstance(message, Progress):
             self.progress.emit(message)
+        elif message[0] == "snapshot":  # the last session's table: show it while we re-check
+            _, dataset, table = message
+            self.set_table(table, dataset)
+            self.provisional = True
         else:  # ("opened", dataset)
-            self.dataset = message[1]
-            self.opened.emit(self.dataset)
+            if not self.provisional:
+                self.dataset = message[1]
+            self.opened.emit(message[1])
 
     def _on_embed_done(self, value) -> None:
         dataset, result, encoders, notices = value
+        shown = self.workspace.table if self.workspace is not None else None
+        unchanged = (self.provisional and shown is not None and not result.cancelled
+                     and result.table.content_digest == shown.content_digest)
+        self.provisional = False
         self.encoders, self.encoder_notices = encoders, notices
         for text in notices:
             self.notice.emit(Notice(text, "warning"))
@@ -124,10 +141,15 @@ class AppController(QObject):
                 f"{skipped} file(s) skipped: see File → Import report.", "warning",
                 path=result.report.skipped[0].path,
                 details=[f"{p.path}: {p.reason}" for p in result.report.skipped]))
-        self.set_table(result.table, dataset, result)
+        if unchanged:  # the snapshot on screen is exactly this table: keep the user's view
+            self.dataset, self.result, self._items_by_id = dataset, result, None
+        else:
+            self.set_table(result.table, dataset, result)
+        self.embedding_done.emit()
 
     def set_table(self, table, dataset=None, result: EmbedResult | None = None) -> None:
         """Show ``table`` (also used directly by tests and for precomputed tables)."""
+        self.provisional = False
         self.dataset, self.result = dataset, result
         self._items_by_id = None
         self.workspace = Workspace(table)
@@ -164,9 +186,15 @@ class AppController(QObject):
         """The dataset item (media references, metadata) shown at table row ``row``, or None."""
         if self.dataset is None or self.workspace is None or not 0 <= row < self.workspace.table.n_items:
             return None
+        item_id = str(self.workspace.table.ids[row])
+        items = self.dataset.items
+        if len(items) == self.workspace.table.n_items:  # rows usually follow the items 1:1
+            candidate = items[row]
+            if candidate.id == item_id:
+                return candidate
         if self._items_by_id is None:
-            self._items_by_id = {it.id: it for it in self.dataset.items}
-        return self._items_by_id.get(str(self.workspace.table.ids[row]))
+            self._items_by_id = {it.id: it for it in items}
+        return self._items_by_id.get(item_id)
 
     # -- layouts ------------------------------------------------------------------------------
     def _on_state_weights(self, _value) -> None:
@@ -191,7 +219,7 @@ class AppController(QObject):
             return
         weights = self.state.weight_map
         init = None if cold or self.positions is None else self.positions
-        self._run("layout", _layout_in_worker, ws, weights, init, cold, self.layouts,
+        self._run("layout", layout_job, ws, weights, init, cold, self.layouts,
                   on_yield=self._on_layout, on_return=self._on_layout, label="Laying out the map")
 
     def _on_layout(self, value) -> None:
@@ -201,7 +229,7 @@ class AppController(QObject):
         self.positions, self.layout_kind = positions, kind
         self.layout_ready.emit(positions, kind)
         if kind == "umap" and self._store is not None:
-            self._run("save", _save_layout, self._store, self.workspace.table.ids,
+            self._run("save", save_layout, self._store, self.workspace.table.ids,
                       self.state.weight_map, positions, on_return=None)
 
     def _read_cached_layout(self) -> np.ndarray | None:
@@ -210,8 +238,8 @@ class AppController(QObject):
             return None
         data = self._store.read_npz(LAYOUT_FILE)
         table = self.workspace.table
-        if (data is None or str(data.get("ids_digest")) != _ids_digest(table.ids)
-                or str(data.get("weights")) != _weights_key(self.state.weight_map)):
+        if (data is None or str(data.get("ids_digest")) != ids_digest(table.ids)
+                or str(data.get("weights")) != weights_key(self.state.weight_map)):
             return None
         positions = np.asarray(data["positions"], np.float32)
         return positions if positions.shape == (table.n_items, 2) else None
@@ -220,7 +248,7 @@ class AppController(QObject):
         ws = self.workspace
         if ws is None:
             return
-        self._run("modlayout", _modality_layout_in_worker, ws, self.state.method, self.layouts,
+        self._run("modlayout", modality_layout_job, ws, self.state.method, self.layouts,
                   on_return=self._on_modality_layout, label="Laying out modalities")
 
     def _on_modality_layout(self, value) -> None:
@@ -233,7 +261,7 @@ class AppController(QObject):
         ws = self.workspace
         if ws is None:
             return
-        self._run("metrics", _metrics_in_worker, ws, self.state.method, self.state.weight_map,
+        self._run("metrics", metrics_job, ws, self.state.method, self.state.weight_map,
                   self.label_column(), on_return=self.metrics_ready.emit, label="Measuring alignment")
 
     def label_column(self) -> str | None:
@@ -248,7 +276,7 @@ class AppController(QObject):
         if self.workspace is None or "text" not in self.encoders:
             self.notice.emit(Notice("Text search needs a dataset embedded with a text encoder.", "warning"))
             return
-        self._run("query", _query_in_worker, self.workspace, self.encoders["text"], text,
+        self._run("query", query_job, self.workspace, self.encoders["text"], text,
                   self.state.weight_map, self.state.method, k,
                   on_return=lambda v: self.query_ready.emit(*v), label="Searching")
 
@@ -329,97 +357,3 @@ class AppController(QObject):
         from PySide6.QtCore import QThreadPool
 
         QThreadPool.globalInstance().waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
-
-
-# -- functions that run in worker threads (no Qt) ---------------------------------------------
-def _ids_digest(ids) -> str:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=12)
-    for item in ids:
-        h.update(str(item).encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def _weights_key(weights) -> str:
-    return ",".join(f"{m}={w:.6g}" for m, w in sorted(weights.items()))
-
-
-def _save_layout(store: EmbeddingStore, ids, weights, positions) -> None:
-    try:
-        store.write_npz(LAYOUT_FILE, {"ids_digest": np.array(_ids_digest(ids)),
-                                      "weights": np.array(_weights_key(weights)),
-                                      "positions": np.asarray(positions, np.float32)})
-    except OSError:
-        pass  # only a cache: the next open lays out again
-
-
-
-def _embed_in_worker(path: Path, options: EmbedOptions, cancel: threading.Event):
-    dataset = open_path(path, options)
-    yield ("opened", dataset)
-    encoders, notices = ({}, []) if dataset.precomputed is not None else choose_encoders(options)
-    result = yield from embedding_job(dataset, options, encoders, cancel=cancel)
-    return dataset, result, encoders, notices
-
-
-def _layout_in_worker(ws: Workspace, weights, init, cold: bool, service: LayoutService):
-    from mmviewer.core.layout import align_to, fused_layout_input, fused_pca_2d
-
-    if not any(w > 0 for w in weights.values()):
-        return None  # every weight at zero: keep the current map
-    if cold or init is None:
-        yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
-    x = fused_layout_input(ws.table, weights)
-    if cold or init is None:
-        pos = service.umap(x, random_state=None)
-    else:
-        pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None,
-                           max_fit=WARM_MAX_FIT)
-    if init is not None:
-        pos = align_to(pos, init)
-    return pos, "umap"
-
-
-def _modality_layout_in_worker(ws: Workspace, method: str, service: LayoutService):
-    from mmviewer.core.layout import LAYOUT_DIMS, pca_layout, pca_reduce
-
-    vectors, rows, which = ws.modality_points(method)
-    x = pca_reduce(lambda index: vectors[index], len(vectors), LAYOUT_DIMS)
-    try:
-        pos = service.umap(x, random_state=None)
-    except Exception:
-        pos = pca_layout(vectors)
-    return pos, rows, which
-
-
-def _metrics_in_worker(ws: Workspace, method: str, weights, label_column):
-    from mmviewer.core.evaluation import evaluate_fusion
-
-    t = ws.table
-    pairs = []
-    for q in t.modalities:
-        for tgt in t.modalities:
-            if q == tgt or len(t.paired(q, tgt)) < 4:
-                continue
-            try:
-                figures = ws.pair_metrics(q, tgt, method, label_column)
-            except ValueError as err:
-                figures = {"query": q, "target": tgt, "method": ws.resolve_method(q, tgt, method),
-                           "error": str(err)}
-            pairs.append(figures)
-    fusion = None
-    if label_column is not None and any(w > 0 for w in weights.values()):
-        try:
-            fusion = evaluate_fusion(t, weights, label_column)
-        except ValueError as err:
-            fusion = {"error": str(err)}
-    return {"pairs": pairs, "fusion": fusion, "method": method, "weights": dict(weights)}
-
-
-def _query_in_worker(ws: Workspace, encoder, text: str, weights, method: str, k: int):
-    loaded = encoder.prepare(MediaRef("text", text=text))
-    vec = np.asarray(encoder.encode([loaded.value]), np.float32)[0]
-    rows, scores = ws.query_vector(vec, "text", weights, method, k)
-    return rows, scores

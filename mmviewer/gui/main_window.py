@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
 
         self.controller.opened.connect(self._on_controller_opened)
         self.controller.table_ready.connect(self._on_controller_table_ready)
+        self.controller.embedding_done.connect(self._on_controller_table_ready)
 
     # -- panels -----------------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -210,7 +211,8 @@ class MainWindow(QMainWindow):
         if self._requested is not None:
             self.recent.add(self._requested)
         name = (self._requested or Path(str(dataset.source))).name
-        self.setWindowTitle(f"mmviewer — {name} (embedding {len(dataset.items)} items…)")
+        doing = "checking for changes" if self.controller.provisional else "embedding"
+        self.setWindowTitle(f"mmviewer — {name} ({doing}: {len(dataset.items)} items…)")
 
     def _on_controller_table_ready(self) -> None:
         ws = self.controller.workspace

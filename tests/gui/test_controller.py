@@ -109,3 +109,46 @@ def test_reopen_shows_the_saved_map_at_once(qtbot, tmp_path, make):
     np.testing.assert_array_equal(again.positions, umap_positions)
     again.state.set_weight("audio", 0.5)  # a different weighting is not the cached map
     again.shutdown()
+
+
+def test_reopen_shows_the_snapshot_then_keeps_or_replaces_it(qtbot, tmp_path, make):
+    from mmviewer.core.pipeline import EmbedOptions
+    from mmviewer.core.state import ViewState
+    from mmviewer.gui.controller import AppController
+
+    folder = tmp_path / "ds"
+    for i in range(8):
+        make.item(folder, f"x{i}", image_color=(30 * i, 10, 10), words=f"words {i}", freq=300 + 40 * i)
+    options = EmbedOptions(offline=True)
+
+    first = AppController(ViewState())
+    with qtbot.waitSignal(first.embedding_done, timeout=120_000):
+        first.open_path(folder, options)
+    assert not first.provisional and (folder / ".mmviewer" / "snapshot" / "meta.json").exists()
+    first.shutdown()
+
+    again = AppController(ViewState())
+    events = []
+    again.table_ready.connect(lambda: events.append("table_ready"))
+    again.opened.connect(lambda _d: events.append("opened"))
+    with qtbot.waitSignal(again.table_ready, timeout=30_000):
+        again.open_path(folder, options)
+    assert again.provisional and events == ["table_ready"]  # shown before the folder is scanned
+    shown = again.workspace
+    assert again.item(0).media["image"].path.exists()  # previews work from the snapshot
+    again.state.current = 3
+    with qtbot.waitSignal(again.embedding_done, timeout=120_000):
+        pass
+    assert again.workspace is shown and again.state.current == 3  # unchanged: the view is kept
+    assert events == ["table_ready", "opened"] and not again.provisional
+    again.shutdown()
+
+    make.text(folder / "x2.txt", "these words changed")
+    third = AppController(ViewState())
+    ready = []
+    third.table_ready.connect(lambda: ready.append(third.workspace))
+    with qtbot.waitSignal(third.embedding_done, timeout=120_000):
+        third.open_path(folder, options)
+    assert len(ready) == 2 and ready[0] is not ready[1]  # snapshot, then the changed table
+    assert ready[0].table.content_digest != ready[1].table.content_digest
+    third.shutdown()
