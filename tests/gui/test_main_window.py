@@ -291,3 +291,31 @@ def test_qt_startup_problems_are_explained(monkeypatch, capsys, tmp_path):
     assert "libxcb-cursor0" in message and "ldd" in message
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert app.qt_startup_problem() is None
+
+
+def test_every_control_has_a_tooltip(qtbot, window, tmp_path, make):
+    """Issue 7: tooltips on every control, once a dataset fills the panels."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+    )
+
+    _open(qtbot, window, make_dataset(tmp_path / "d", make))
+    kinds = (QAbstractButton, QComboBox, QAbstractSlider, QLineEdit, QAbstractSpinBox)
+    missing = []
+    widgets = [w for kind in kinds for w in window.findChildren(kind)]
+    for widget in dict.fromkeys(widgets):
+        if not widget.isVisibleTo(window) or widget.toolTip():
+            continue
+        parent = widget.parentWidget()
+        # Parts of composite controls (a spin box's line edit, a labeled slider's slider, a
+        # scroll bar, table/list headers) are described by their owner's tooltip.
+        if parent is not None and (parent.toolTip() or isinstance(parent, kinds)):
+            continue
+        if type(widget).__name__ in ("QScrollBar", "QTabBar") or widget.objectName().startswith("qt_"):
+            continue  # Qt's own parts: dock float/close buttons, toolbar extension arrow
+        missing.append(f"{type(widget).__name__} {widget.objectName()!r} {getattr(widget, 'text', lambda: '')()!r}")
+    assert missing == [], missing
