@@ -10,7 +10,6 @@ loses at most the batch in flight.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -29,6 +28,7 @@ from mmviewer.core.encoders.base import Encoder, MediaRef
 from mmviewer.core.hashing import HashCache
 from mmviewer.core.media import MediaError
 from mmviewer.core.modalities import MODALITIES
+from mmviewer.core.processes import process_context
 from mmviewer.core.report import ImportReport
 from mmviewer.core.store import EmbeddingStore, VectorShelf
 
@@ -101,10 +101,7 @@ def _worker_init() -> None:
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: never fork a process that holds torch/OpenMP threads.
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=_worker_init
-    )
+    return ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_worker_init)
 
 
 def default_workers() -> int:

@@ -11,7 +11,6 @@ small PCA scores (N x 64), so shipping them to the child costs milliseconds.
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,9 +50,9 @@ class LayoutService:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                methods = multiprocessing.get_all_start_methods()
-                ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-                self._executor = ProcessPoolExecutor(1, mp_context=ctx)
+                from mmviewer.core.processes import process_context
+
+                self._executor = ProcessPoolExecutor(1, mp_context=process_context())
             return self._executor
 
     def warm_up(self) -> Future:

@@ -169,6 +169,9 @@ def run_gui(args) -> int:
     _install_excepthook(window)
     _close_on_sigint(window)
     window.show()
+    # Start the layout child now (in the background): numba compiles UMAP there, and the
+    # forkserver it comes from preloads the audio features for decoding workers.
+    window.controller.layouts.warm_up()
     folder = getattr(args, "folder", None)
     if folder:
         window.open_path(folder, options)
