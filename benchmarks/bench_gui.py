@@ -216,6 +216,7 @@ from mmviewer.gui.main_window import MainWindow
 t_import = time.perf_counter()
 window = MainWindow(settings=QSettings({ini!r}, QSettings.Format.IniFormat))
 window.show()
+window.controller.layouts.warm_up()  # as run_gui does
 t_show = time.perf_counter()
 def ready():
     print(json.dumps({{"imports_s": t_import - t0, "window_s": t_show - t_import,

@@ -33,6 +33,15 @@ def _peak_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def _chain(source: Future, target: Future) -> None:
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
+
+
 def _run_umap(x: np.ndarray, kwargs: dict) -> np.ndarray:
     from mmviewer.core.layout import umap_layout
 
@@ -56,10 +65,25 @@ class LayoutService:
             return self._executor
 
     def warm_up(self) -> Future:
-        """Start the child and compile numba there, without waiting (call at start-up)."""
-        if self._warm is None:
-            self._warm = self._pool().submit(_warm_up)
-        return self._warm
+        """Start the child and compile numba there, without waiting (call at start-up).
+
+        Starting the pool blocks until the forkserver has preloaded its modules (~2 s), so that
+        happens on a thread of its own; the returned future resolves when the child is warm.
+        """
+        with self._lock:
+            if self._warm is not None:
+                return self._warm
+            self._warm = outer = Future()
+
+        def start() -> None:
+            try:
+                inner = self._pool().submit(_warm_up)
+                inner.add_done_callback(lambda f: _chain(f, outer))
+            except Exception as err:  # reported through the future
+                outer.set_exception(err)
+
+        threading.Thread(target=start, name="mmviewer-layout-warm-up", daemon=True).start()
+        return outer
 
     def umap(self, x: np.ndarray, **kwargs) -> np.ndarray:
         """:func:`mmviewer.core.layout.umap_layout` in the child; blocks the calling thread."""
