@@ -44,12 +44,36 @@ def library_versions() -> list[tuple[str, str]]:
     return out
 
 
+def _nothing_cached(pretrained: str) -> str | None:
+    """When ``pretrained`` is a hub tag and the Hugging Face cache holds no model at all, the
+    answer is known without importing open_clip (and torch: seconds before the demo opens)."""
+    import os
+    from pathlib import Path
+
+    from mmviewer.core.encoders.hub import hf_cache_dir
+
+    if not pretrained or "/" in pretrained or os.sep in pretrained or pretrained.startswith(
+            ("local-dir:", "hf-hub:")) or pretrained.lower() == "random" or Path(pretrained).expanduser().exists():
+        return None
+    cache = hf_cache_dir()
+    try:
+        if any(name.startswith("models--") for name in os.listdir(cache)):
+            return None
+    except OSError:
+        pass
+    return (f"the Hugging Face cache {cache} holds no model weights, so CLIP {pretrained!r} "
+            "weights are not on this computer. " + HOW_TO_GET_CLIP)
+
+
 def clip_weights_status(model: str, pretrained: str) -> tuple[bool, str]:
     """Whether CLIP weights for ``model`` + ``pretrained`` are on this computer (never downloads).
 
     Returns ``(found, message)``; the message names the file found, or says what is missing
     and how to provide it.
     """
+    quick = _nothing_cached(pretrained)
+    if quick is not None:
+        return False, quick
     try:
         from mmviewer.core.encoders.base import WeightsUnavailable
         from mmviewer.core.encoders.clip_weights import resolve_weights
