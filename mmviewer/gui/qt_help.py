@@ -7,16 +7,15 @@ from html import escape
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QTextBrowser,
-    QVBoxLayout,
     QWidget,
 )
 from superqt.utils import create_worker
 
 import mmviewer
 from mmviewer.core.workspace import AUTO_LEARNED
+from mmviewer.gui.dialog_layout import body_with_close
 from mmviewer.gui.encoder_info import (
     HOW_TO_GET_CLIP,
     clip_weights_status,
@@ -73,13 +72,7 @@ class QtHelpDialog(QDialog):
         text = QTextBrowser()
         text.setHtml(READING_GUIDE)
         text.setOpenExternalLinks(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(buttons)
-        self.resize(680, 620)
+        body_with_close(self, text, (680, 620))
 
 
 class QtAboutDialog(QDialog):
@@ -95,12 +88,7 @@ class QtAboutDialog(QDialog):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setToolTip("Select and copy this text for a bug report.")
         self.clip_state = "checking…"
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text)
-        layout.addWidget(buttons)
+        body_with_close(self, self.text)
         self.setMinimumWidth(620)
         self._worker = None
         self._start_clip_check()

@@ -13,18 +13,17 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
     QStatusBar,
-    QVBoxLayout,
     QWidget,
 )
 
 from mmviewer.core.state import Notice
+from mmviewer.gui.dialog_layout import body_with_close
 from mmviewer.gui.encoder_info import encoders_summary, uses_clip
 
 LEVEL_COLOURS = {"info": "", "warning": "#9a5b00", "error": "#b00020"}
@@ -204,13 +203,7 @@ class QtStatus(QStatusBar):
         box.setToolTip("Full text of the messages; select and copy as needed.")
         blocks = [f"{when}  {notice_details(n)}" for when, n in reversed(self.history)]
         box.setPlainText("\n\n".join(blocks) or "No messages.")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close this window.")
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(box)
-        layout.addWidget(buttons)
-        dialog.resize(760, 420)
+        body_with_close(dialog, box, (760, 420))
         return dialog
 
 
