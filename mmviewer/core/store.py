@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmviewer.core.atomic import StoreWriteError, remove_stale_temporaries, write_bytes_atomic
+from mmviewer.core.atomic import TMP_SUFFIX, StoreWriteError, remove_stale_temporaries, write_bytes_atomic
 
 STORE_DIRNAME = ".mmviewer"
 SHARD_RE = re.compile(r"^shard-(\d+)-([0-9a-f]{16})\.parquet$")
@@ -52,12 +52,18 @@ class StoreProblem:
 
 
 def _is_writable(folder: Path) -> bool:
-    """Try to create ``folder`` and a file in it (``os.access`` lies for root and on NFS)."""
+    """Try to create ``folder`` and a file in it (``os.access`` lies for root and on NFS).
+
+    The probe gets a unique name: threads of one process (the window opening a store while the
+    embedding job opens the same one) must not delete each other's probe, or a writable
+    folder would look read-only and the store would move to the user cache.
+    """
+    import tempfile
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-probe-{os.getpid()}.tmp"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-", suffix=TMP_SUFFIX):
+            pass
         return True
     except OSError:
         return False

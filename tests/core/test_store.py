@@ -83,6 +83,19 @@ def test_read_only_dataset_uses_user_cache(tmp_path, monkeypatch):
     assert where == store_dir_for(dataset)  # stable per dataset
 
 
+def test_threads_opening_one_store_at_once_all_get_the_dataset_folder(tmp_path):
+    """The window and the embedding job open the same store concurrently; neither may see the
+    other's write probe vanish and wander off to the user cache (a lost session, seen in CI)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path / "data"
+    root.mkdir()
+    with ThreadPoolExecutor(8) as pool:
+        found = set(pool.map(lambda _: store_dir_for(root), range(400)))
+    assert found == {root / ".mmviewer"}
+    assert not [p for p in (root / ".mmviewer").iterdir() if "probe" in p.name]
+
+
 def test_fitted_state_round_trip_without_pickle(tmp_path):
     store = EmbeddingStore(tmp_path)
     arrays = {"terms": np.array(["a", "b"]), "idf": np.array([1.0, 2.0])}
