@@ -21,8 +21,9 @@ from mmviewer.core.store import EmbeddingStore
 
 def build(folder, make, start=0, n=30):
     for i in range(start, start + n):
-        # Distinct content for every item: identical files share one stored vector.
-        make.item(folder, f"it{i:03d}", image_color=(i % 256, i // 256, 80),
+        # Distinct content for every item: identical files share one stored vector. (The
+        # factory overwrites green with a gradient, so the item number goes in red and blue.)
+        make.item(folder, f"it{i:03d}", image_color=(i % 256, 0, 40 + i // 256),
                   words=f"item {i} says {'alpha beta gamma delta'.split()[i % 4]} {i * 7}",
                   freq=150 + 9 * i)
     return folder
@@ -98,4 +99,7 @@ def test_sigkill_at_random_moments_never_corrupts_the_store(tmp_path, make):
     assert summary["cached"] >= counts[-1] - text_vectors_of_old_fits(folder, summary)
     n_after, problems = stored_vectors(folder)
     assert problems == [] and n_after >= 3 * total
+    store = EmbeddingStore.for_dataset(folder)
+    for modality, encoder_id in summary["encoders"].items():
+        assert len(store.shelf(encoder_id)) == total, modality  # every item's vector is on disk
     print(f"\nkills={kills} stored vectors after each kill={counts[1:]} final computed={summary['computed']}")
