@@ -3,6 +3,11 @@
 ``QMediaPlayer`` + ``QAudioOutput`` play the file itself; the waveform (a min/max envelope) or
 spectrogram is decoded by the panel in a worker and handed in with :meth:`AudioPlayer.set_waveform`.
 A playhead line follows playback and can be dragged to seek, as can the position slider.
+
+The player exists only while the system has an audio output device. Without one there is nothing
+to hear, and QtMultimedia's FFmpeg backend plays into a fake clock whose ``stop()`` can deadlock
+the whole program (Qt 6.11; it hung our CI). The waveform still shows, a note says why playback
+is off, and playback turns on when a device appears.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QUrl
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,14 +36,23 @@ def clock(ms: int) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:05.2f}"
 
 
+def audio_output_available() -> bool:
+    """True when the system has an audio output device to play into."""
+    return bool(QMediaDevices.audioOutputs())
+
+
+NO_DEVICE = "no audio output device"
+
+
 class AudioPlayer(QWidget):
     """Play/pause, position slider, time label, waveform with playhead, spectrogram toggle."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.player = QMediaPlayer(self)
-        self.output = QAudioOutput(self)
-        self.player.setAudioOutput(self.output)
+        #: Created when an output device exists (see the module docstring).
+        self.player: QMediaPlayer | None = None
+        self.output: QAudioOutput | None = None
+        self._path = None
         self.caption = QLabel("Audio")
         self.caption.setWordWrap(True)
         self.caption.setToolTip("The item's audio file; the waveform is decoded in the background.")
@@ -54,6 +68,10 @@ class AudioPlayer(QWidget):
         self.slider.sliderMoved.connect(self._on_slider_moved)
         self.time_label = QLabel(clock(0) + " / " + clock(0))
         self.time_label.setToolTip("Position / duration")
+        self.device_note = QLabel(NO_DEVICE)
+        self.device_note.setToolTip(
+            "This computer reports no audio output device, so playback is off; the waveform and "
+            "spectrogram still show. Playback turns on when a device appears.")
         self.spectrogram_button = QToolButton(text="Spectrogram", checkable=True)
         self.spectrogram_button.setToolTip("Show a log-magnitude spectrogram instead of the waveform")
         self.spectrogram_button.toggled.connect(self._on_spectrogram_button_toggled)
@@ -86,6 +104,7 @@ class AudioPlayer(QWidget):
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
+        controls.addWidget(self.device_note)
         controls.addWidget(self.spectrogram_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -93,17 +112,45 @@ class AudioPlayer(QWidget):
         layout.addWidget(self.controls)
         layout.addWidget(self.plot, 1)
 
+        self._devices = QMediaDevices(self)
+        self._devices.audioOutputsChanged.connect(self._on_audio_outputs_changed)
+        self._on_audio_outputs_changed()
+        self.set_source(None, "no item selected")
+
+    # -- the output device ----------------------------------------------------------------------
+    def _on_audio_outputs_changed(self) -> None:
+        available = audio_output_available()
+        if available and self.player is None:
+            self._make_player()
+        elif available:
+            self.output.setDevice(QMediaDevices.defaultAudioOutput())
+        self.device_note.setVisible(self.player is None)
+        self._enable_playback()
+
+    def _make_player(self) -> None:
+        self.player = QMediaPlayer(self)
+        self.output = QAudioOutput(self)
+        self.player.setAudioOutput(self.output)
         self.player.positionChanged.connect(self._on_player_position_changed)
         self.player.durationChanged.connect(self._on_player_duration_changed)
         self.player.playbackStateChanged.connect(self._on_player_playback_state_changed)
         self.player.errorOccurred.connect(self._on_player_error_occurred)
-        self.set_source(None, "no item selected")
+        if self._path is not None:
+            self.player.setSource(QUrl.fromLocalFile(str(self._path)))
+
+    def _enable_playback(self) -> None:
+        playable = self._path is not None and self.player is not None
+        for widget in (self.play_button, self.slider):
+            widget.setEnabled(playable)
+        self.playhead.setMovable(playable)
 
     # -- what to play ---------------------------------------------------------------------------
     def set_source(self, path, message: str = "") -> None:
         """Stop and load ``path`` (None: nothing to play, ``message`` says why)."""
-        self.player.stop()
-        self.player.setSource(QUrl.fromLocalFile(str(path)) if path is not None else QUrl())
+        self._path = path
+        if self.player is not None:
+            self.player.stop()
+            self.player.setSource(QUrl.fromLocalFile(str(path)) if path is not None else QUrl())
         self.waveform = None
         for item in (self._low, self._high):
             item.setData([], [])
@@ -112,8 +159,9 @@ class AudioPlayer(QWidget):
         self.slider.setRange(0, 0)
         self.time_label.setText(clock(0) + " / " + clock(0))
         enabled = path is not None
-        for widget in (self.play_button, self.slider, self.spectrogram_button, self.plot):
+        for widget in (self.spectrogram_button, self.plot):
             widget.setEnabled(enabled)
+        self._enable_playback()
         self.controls.setVisible(enabled)  # nothing to play: the caption says why
         self.plot.setVisible(enabled)
         self.caption.setText(message)
@@ -125,6 +173,8 @@ class AudioPlayer(QWidget):
         spec = waveform.spectrogram
         self._image.setImage(spec, autoLevels=False, levels=(-80, 0))
         self._image.setRect(QRectF(0, 0, waveform.duration, waveform.rate / 2))
+        if self.player is None:  # no player to report the duration
+            self.time_label.setText(f"{clock(0)} / {clock(int(waveform.duration * 1000))}")
         self._draw_mode()
 
     def set_error(self, text: str) -> None:
@@ -133,7 +183,8 @@ class AudioPlayer(QWidget):
             widget.setEnabled(False)
 
     def stop(self) -> None:
-        self.player.stop()
+        if self.player is not None:
+            self.player.stop()
 
     def _draw_mode(self) -> None:
         spec = self.spectrogram_button.isChecked()
@@ -152,16 +203,20 @@ class AudioPlayer(QWidget):
 
     # -- handlers -------------------------------------------------------------------------------
     def _on_play_button_clicked(self) -> None:
+        if self.player is None:
+            return
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.player.pause()
         else:
             self.player.play()
 
     def _on_slider_moved(self, ms: int) -> None:
-        self.player.setPosition(ms)
+        if self.player is not None:
+            self.player.setPosition(ms)
 
     def _on_playhead_moved(self, line) -> None:
-        self.player.setPosition(int(max(0.0, line.value()) * 1000))
+        if self.player is not None:
+            self.player.setPosition(int(max(0.0, line.value()) * 1000))
 
     def _on_spectrogram_button_toggled(self, _checked: bool) -> None:
         self._draw_mode()

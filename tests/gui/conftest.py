@@ -6,6 +6,8 @@ directly (``controller.set_table``), so panel tests need no encoder and no embed
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,18 @@ def media_dataset(folder, n: int = 30):
             media["audio"] = MediaRef("audio", path=make.tone(folder / f"{item_id}.wav", 200 + 30 * i, seconds=0.3), rel=f"{item_id}.wav")
         items.append(Item(item_id, media, {"label": label}))
     return Dataset(folder, items, ImportReport(), "stem", folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audio_device(tmp_path_factory):
+    """A null-sink sound server for the session where the machine has none (see audio_sink)."""
+    from tests import audio_sink
+
+    server = audio_sink.start_null_sink(tmp_path_factory.mktemp("pulse"))
+    yield
+    if server is not None:
+        os.environ.pop("PULSE_SERVER", None)
+        audio_sink.stop(server)
 
 
 @pytest.fixture

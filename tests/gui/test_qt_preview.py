@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 from PySide6.QtMultimedia import QMediaPlayer
 
+import mmviewer.gui.preview_audio as preview_audio
 from mmviewer.gui.preview_decode import envelope, spectrogram
 from mmviewer.gui.qt_preview import QtPreview
 
 WAIT = 30_000
+
+
+@pytest.fixture
+def audio_device():
+    if not preview_audio.audio_output_available():
+        pytest.skip("no audio output device (install pulseaudio: the tests start a null sink)")
 
 
 @pytest.fixture
@@ -44,7 +51,7 @@ def test_shows_image_text_metadata_and_waveform(qtbot, panel):
     assert "0.30 s" in panel.audio.caption.text()
 
 
-def test_plays_the_wav_to_the_end(qtbot, panel):
+def test_plays_the_wav_to_the_end(qtbot, audio_device, panel):
     show(qtbot, panel, 3)
     player = panel.audio.player
     with qtbot.waitSignal(player.mediaStatusChanged, timeout=WAIT,
@@ -53,7 +60,7 @@ def test_plays_the_wav_to_the_end(qtbot, panel):
     assert panel.audio.slider.maximum() > 0
 
 
-def test_switching_items_stops_playback(qtbot, panel):
+def test_switching_items_stops_playback(qtbot, audio_device, panel):
     show(qtbot, panel, 3)
     player = panel.audio.player
     with qtbot.waitSignal(player.playbackStateChanged, timeout=WAIT,
@@ -67,7 +74,29 @@ def test_item_without_audio_says_so(qtbot, panel):
     show(qtbot, panel, 0, ("image", "text"))
     assert "no audio for this item" in panel.audio.caption.text()
     assert not panel.audio.play_button.isEnabled()
-    assert panel.audio.player.source().isEmpty()
+    assert panel.audio.player is None or panel.audio.player.source().isEmpty()
+
+
+def test_without_an_output_device_the_waveform_shows_and_playback_waits_for_one(
+        qtbot, controller, monkeypatch):
+    monkeypatch.setattr(preview_audio, "audio_output_available", lambda: False)
+    panel = QtPreview(controller.state, controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    show(qtbot, panel, 3)
+    audio = panel.audio
+    assert audio.player is None  # nothing to play into: no QMediaPlayer at all
+    assert audio.device_note.isVisible() and "no audio output device" in audio.device_note.text()
+    assert not audio.play_button.isEnabled() and not audio.slider.isEnabled()
+    assert audio.waveform is not None and audio.plot.isEnabled()  # the waveform still shows
+    assert audio.time_label.text().endswith("/ 0:00.30")
+    audio.play_button.click()  # harmless
+    audio.stop()
+    monkeypatch.setattr(preview_audio, "audio_output_available", lambda: True)
+    audio._devices.audioOutputsChanged.emit()  # a device was plugged in
+    assert audio.player is not None and not audio.device_note.isVisible()
+    assert audio.play_button.isEnabled()
+    assert audio.player.source().toLocalFile().endswith("item03.wav")
 
 
 def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
