@@ -4,18 +4,24 @@
 spectrogram is decoded by the panel in a worker and handed in with :meth:`AudioPlayer.set_waveform`.
 A playhead line follows playback and can be dragged to seek, as can the position slider.
 
-The player exists only while the system has an audio output device. Without one there is nothing
-to hear, and QtMultimedia's FFmpeg backend plays into a fake clock whose ``stop()`` can deadlock
-the whole program (Qt 6.11; it hung our CI). The waveform still shows, a note says why playback
-is off, and playback turns on when a device appears.
+Commands to the player (play, pause, stop, seek, new source) are *posted* to it, never called
+directly. A direct call from Python holds the GIL while Qt waits for its audio-renderer thread,
+and that thread, tearing down, needs the GIL for PySide's bindings: a deadlock (Qt 6.11 FFmpeg
+backend; gdb shows ``QFFmpeg::AudioRenderer`` in ``PyGILState_Ensure`` while the main thread is
+in ``stop()``). It hung our CI for 80 minutes; a play/stop loop here hung within 60-300 rounds
+with direct calls and never in 1,100 rounds with posted ones.
+
+The player exists only while the system has an audio output device: without one there is
+nothing to hear. The waveform still shows, a note says why playback is off, and playback turns
+on when a device appears.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QUrl
-from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+from PySide6.QtCore import Q_ARG, QMetaObject, QRectF, Qt, QUrl
+from PySide6.QtMultimedia import QAudioDevice, QAudioOutput, QMediaDevices, QMediaPlayer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -122,8 +128,9 @@ class AudioPlayer(QWidget):
         available = audio_output_available()
         if available and self.player is None:
             self._make_player()
-        elif available:
-            self.output.setDevice(QMediaDevices.defaultAudioOutput())
+        elif available:  # follow the (possibly new) default device, posted like every command
+            QMetaObject.invokeMethod(self.output, "setDevice", Qt.ConnectionType.QueuedConnection,
+                                     Q_ARG(QAudioDevice, QMediaDevices.defaultAudioOutput()))
         self.device_note.setVisible(self.player is None)
         self._enable_playback()
 
@@ -136,7 +143,13 @@ class AudioPlayer(QWidget):
         self.player.playbackStateChanged.connect(self._on_player_playback_state_changed)
         self.player.errorOccurred.connect(self._on_player_error_occurred)
         if self._path is not None:
-            self.player.setSource(QUrl.fromLocalFile(str(self._path)))
+            self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._path))))
+
+    def _command(self, slot: str, *args) -> None:
+        """Post ``slot(*args)`` to the player: it runs from the event loop, where Python does
+        not hold the GIL (see the module docstring)."""
+        if self.player is not None:
+            QMetaObject.invokeMethod(self.player, slot, Qt.ConnectionType.QueuedConnection, *args)
 
     def _enable_playback(self) -> None:
         playable = self._path is not None and self.player is not None
@@ -148,9 +161,8 @@ class AudioPlayer(QWidget):
     def set_source(self, path, message: str = "") -> None:
         """Stop and load ``path`` (None: nothing to play, ``message`` says why)."""
         self._path = path
-        if self.player is not None:
-            self.player.stop()
-            self.player.setSource(QUrl.fromLocalFile(str(path)) if path is not None else QUrl())
+        self._command("stop")
+        self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path is not None else QUrl()))
         self.waveform = None
         for item in (self._low, self._high):
             item.setData([], [])
@@ -183,8 +195,7 @@ class AudioPlayer(QWidget):
             widget.setEnabled(False)
 
     def stop(self) -> None:
-        if self.player is not None:
-            self.player.stop()
+        self._command("stop")
 
     def _draw_mode(self) -> None:
         spec = self.spectrogram_button.isChecked()
@@ -205,18 +216,14 @@ class AudioPlayer(QWidget):
     def _on_play_button_clicked(self) -> None:
         if self.player is None:
             return
-        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
-        else:
-            self.player.play()
+        playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self._command("pause" if playing else "play")
 
     def _on_slider_moved(self, ms: int) -> None:
-        if self.player is not None:
-            self.player.setPosition(ms)
+        self._command("setPosition", Q_ARG("qint64", int(ms)))
 
     def _on_playhead_moved(self, line) -> None:
-        if self.player is not None:
-            self.player.setPosition(int(max(0.0, line.value()) * 1000))
+        self._command("setPosition", Q_ARG("qint64", int(max(0.0, line.value()) * 1000)))
 
     def _on_spectrogram_button_toggled(self, _checked: bool) -> None:
         self._draw_mode()

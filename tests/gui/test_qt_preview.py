@@ -67,7 +67,41 @@ def test_switching_items_stops_playback(qtbot, audio_device, panel):
                           check_params_cb=lambda s: s == QMediaPlayer.PlaybackState.PlayingState):
         panel.audio.play_button.click()
     panel.state.current = 6
-    assert player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+    qtbot.waitUntil(lambda: player.playbackState() != QMediaPlayer.PlaybackState.PlayingState, timeout=WAIT)
+    qtbot.waitUntil(lambda: player.source().toLocalFile().endswith("item06.wav"), timeout=WAIT)
+
+
+def test_player_commands_are_posted_never_called_from_python(qtbot, audio_device, panel):
+    """A direct call holds the GIL while Qt waits for its audio-renderer thread, which needs the
+    GIL to tear down: CI hung 80 minutes (see preview_audio). Every command must be posted."""
+    player = panel.audio.player
+    called = []
+    for name in ("play", "pause", "stop", "setSource", "setPosition"):
+        setattr(player, name, lambda *a, name=name: called.append(name))  # only Python calls land here
+    show(qtbot, panel, 3)
+    panel.audio.play_button.click()
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=WAIT)
+    panel.audio._on_slider_moved(100)
+    panel.audio.play_button.click()  # pause
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=WAIT)
+    show(qtbot, panel, 5)
+    panel.audio.stop()
+    qtbot.waitUntil(lambda: player.source().toLocalFile().endswith("item05.wav"), timeout=WAIT)
+    assert called == []
+
+
+def test_switching_items_during_playback_over_and_over(qtbot, audio_device, panel):
+    player = panel.audio.player
+    playing = QMediaPlayer.PlaybackState.PlayingState
+    for round_ in range(20):
+        row = 1 + round_ % 9
+        panel.state.current = row
+        qtbot.waitUntil(lambda: player.source().toLocalFile().endswith(f"item{row:02d}.wav"), timeout=WAIT)
+        panel.audio.play_button.click()
+        qtbot.waitUntil(lambda: player.playbackState() == playing
+                        or player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia, timeout=WAIT)
+    panel.audio.stop()
+    qtbot.waitUntil(lambda: player.playbackState() != playing, timeout=WAIT)
 
 
 def test_item_without_audio_says_so(qtbot, panel):
@@ -96,7 +130,7 @@ def test_without_an_output_device_the_waveform_shows_and_playback_waits_for_one(
     audio._devices.audioOutputsChanged.emit()  # a device was plugged in
     assert audio.player is not None and not audio.device_note.isVisible()
     assert audio.play_button.isEnabled()
-    assert audio.player.source().toLocalFile().endswith("item03.wav")
+    qtbot.waitUntil(lambda: audio.player.source().toLocalFile().endswith("item03.wav"), timeout=WAIT)
 
 
 def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
