@@ -9,7 +9,7 @@ directly. A direct call from Python holds the GIL while Qt waits for its audio-r
 and that thread, tearing down, needs the GIL for PySide's bindings: a deadlock (Qt 6.11 FFmpeg
 backend; gdb shows ``QFFmpeg::AudioRenderer`` in ``PyGILState_Ensure`` while the main thread is
 in ``stop()``). It hung our CI for 80 minutes; a play/stop loop here hung within 60-300 rounds
-with direct calls and never in 1,100 rounds with posted ones.
+with direct calls and never in 1,400 rounds with posted ones (with and without a device).
 
 The player exists only while the system has an audio output device: without one there is
 nothing to hear. The waveform still shows, a note says why playback is off, and playback turns
@@ -48,6 +48,12 @@ def audio_output_available() -> bool:
 
 
 NO_DEVICE = "no audio output device"
+
+
+def _post(target, slot: str, *args) -> None:
+    """Queue ``target.slot(*args)``: it runs from the event loop, where Python does not hold
+    the GIL (see the module docstring)."""
+    QMetaObject.invokeMethod(target, slot, Qt.ConnectionType.QueuedConnection, *args)
 
 
 class AudioPlayer(QWidget):
@@ -128,9 +134,8 @@ class AudioPlayer(QWidget):
         available = audio_output_available()
         if available and self.player is None:
             self._make_player()
-        elif available:  # follow the (possibly new) default device, posted like every command
-            QMetaObject.invokeMethod(self.output, "setDevice", Qt.ConnectionType.QueuedConnection,
-                                     Q_ARG(QAudioDevice, QMediaDevices.defaultAudioOutput()))
+        elif available:  # follow the (possibly new) default device
+            _post(self.output, "setDevice", Q_ARG(QAudioDevice, QMediaDevices.defaultAudioOutput()))
         self.device_note.setVisible(self.player is None)
         self._enable_playback()
 
@@ -146,10 +151,9 @@ class AudioPlayer(QWidget):
             self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._path))))
 
     def _command(self, slot: str, *args) -> None:
-        """Post ``slot(*args)`` to the player: it runs from the event loop, where Python does
-        not hold the GIL (see the module docstring)."""
+        """Post a command to the player, if there is one."""
         if self.player is not None:
-            QMetaObject.invokeMethod(self.player, slot, Qt.ConnectionType.QueuedConnection, *args)
+            _post(self.player, slot, *args)
 
     def _enable_playback(self) -> None:
         playable = self._path is not None and self.player is not None
