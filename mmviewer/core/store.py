@@ -27,7 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mmviewer.core.atomic import TMP_SUFFIX, StoreWriteError, remove_stale_temporaries, write_bytes_atomic
+from mmviewer.core.atomic import (
+    TMP_SUFFIX,
+    StoreWriteError,
+    remove_stale_temporaries,
+    write_bytes_atomic,
+)
 
 STORE_DIRNAME = ".mmviewer"
 SHARD_RE = re.compile(r"^shard-(\d+)-([0-9a-f]{16})\.parquet$")

@@ -96,7 +96,8 @@ def test_switching_items_during_playback_over_and_over(qtbot, audio_device, pane
     for round_ in range(20):
         row = 1 + round_ % 9
         panel.state.current = row
-        qtbot.waitUntil(lambda: player.source().toLocalFile().endswith(f"item{row:02d}.wav"), timeout=WAIT)
+        wav = f"item{row:02d}.wav"
+        qtbot.waitUntil(lambda wav=wav: player.source().toLocalFile().endswith(wav), timeout=WAIT)
         panel.audio.play_button.click()
         qtbot.waitUntil(lambda: player.playbackState() == playing
                         or player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia, timeout=WAIT)
