@@ -23,6 +23,20 @@ def clusters(n_per=60, k=4, d=32, seed=0, spread=0.15):
     return l2_normalise(x), np.repeat(np.arange(k), n_per)
 
 
+def image_audio_table(n_per, d, d_audio, noise, missing, seed):
+    """Clustered image vectors plus a noisy audio view of their first ``d_audio`` dims, with a
+    ``missing`` fraction of items lacking audio; returns (table, x, labels, present)."""
+    from mmviewer.core.embeddings import EmbeddingTable
+
+    x, labels = clusters(n_per=n_per, d=d)
+    rng = np.random.default_rng(seed)
+    other = l2_normalise(x[:, :d_audio] + noise * rng.standard_normal((len(x), d_audio)))
+    present = {"image": np.ones(len(x), bool), "audio": rng.random(len(x)) > missing}
+    other[~present["audio"]] = 0
+    table = EmbeddingTable(np.arange(len(x)).astype(str), {"image": x, "audio": other}, present)
+    return table, x, labels, present
+
+
 def separation(y, labels):
     """Mean between-centroid distance over mean within-cluster spread (> 1 means separated)."""
     cents = np.stack([y[labels == c].mean(0) for c in np.unique(labels)])
@@ -95,15 +109,9 @@ def test_tiny_inputs():
 
 
 def test_fused_layout_input_is_pca_of_the_fused_vectors_without_materialising_them():
-    from mmviewer.core.embeddings import EmbeddingTable
     from mmviewer.core.fusion import fused_vectors
 
-    x, labels = clusters(n_per=50, d=40)
-    rng = np.random.default_rng(5)
-    other = l2_normalise(x[:, :20] + 0.1 * rng.standard_normal((len(x), 20)))
-    present = {"image": np.ones(len(x), bool), "audio": rng.random(len(x)) > 0.2}
-    other[~present["audio"]] = 0
-    table = EmbeddingTable(np.arange(len(x)).astype(str), {"image": x, "audio": other}, present)
+    table, x, labels, present = image_audio_table(n_per=50, d=40, d_audio=20, noise=0.1, missing=0.2, seed=5)
     weights = {"image": 1.0, "audio": 0.5}
     reduced = fused_layout_input(table, weights, dims=8)
     full = fused_vectors(table, weights)
@@ -183,16 +191,10 @@ def test_two_stage_fused_pca_on_wide_modalities_and_cached_bases():
 
 
 def test_instant_pca_map_matches_the_pca_of_the_fused_vectors():
-    from mmviewer.core.embeddings import EmbeddingTable
     from mmviewer.core.fusion import fused_vectors
     from mmviewer.core.layout import fused_pca_2d
 
-    x, labels = clusters(n_per=80, d=300)
-    rng = np.random.default_rng(9)
-    other = l2_normalise(x[:, :50] + 0.2 * rng.standard_normal((len(x), 50)))
-    present = {"image": np.ones(len(x), bool), "audio": rng.random(len(x)) > 0.3}
-    other[~present["audio"]] = 0
-    table = EmbeddingTable(np.arange(len(x)).astype(str), {"image": x, "audio": other}, present)
+    table, x, labels, present = image_audio_table(n_per=80, d=300, d_audio=50, noise=0.2, missing=0.3, seed=9)
     weights = {"image": 0.7, "audio": 1.0}
     quick = fused_pca_2d(table, weights)  # every row is in the sample here: exact
     exact = pca_layout(fused_vectors(table, weights))
