@@ -65,9 +65,8 @@ def stage(files: list[Path], dest: Path) -> list[Path]:
 
 
 def dataset_of(paths: list[Path], modality: str):
-    from mmviewer.core.dataset import Dataset, Item
-    from mmviewer.core.encoders.base import MediaRef
-    from mmviewer.core.report import ImportReport
+    from mmviewer.core.data.model import Dataset, Item, MediaRef
+    from mmviewer.core.data.report import ImportReport
 
     items = [Item(p.stem, {modality: MediaRef(modality, path=p.resolve(), rel=p.name)}) for p in paths]
     return Dataset(paths[0].parent, items, ImportReport(), "stem", paths[0].parent)
@@ -77,9 +76,9 @@ def clip_pipeline(paths: list[Path]) -> dict:
     import numpy as np
     import torch
 
+    from mmviewer.core.embed.job import embed_dataset, run_job
     from mmviewer.core.encoders import make_encoder
-    from mmviewer.core.job import embed_dataset, run_job
-    from mmviewer.core.store import EmbeddingStore
+    from mmviewer.core.store.embedding_store import EmbeddingStore
 
     encoder = make_encoder("clip-image", model="ViT-B-32", pretrained="random").load()
     refs = dataset_of(paths, "image")
@@ -132,8 +131,8 @@ def mfcc_loop(paths: list[Path]) -> dict:
 
 def mfcc_job(paths: list[Path]) -> dict:
     t0 = time.perf_counter()
+    from mmviewer.core.embed.job import default_workers, embed_dataset
     from mmviewer.core.encoders import make_encoder
-    from mmviewer.core.job import default_workers, embed_dataset
 
     encoder = make_encoder("mfcc")
     gen = embed_dataset(dataset_of(paths, "audio"), {"audio": encoder}, None)

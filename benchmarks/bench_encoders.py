@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mmviewer.core.data.model import MediaRef  # noqa: E402
 from mmviewer.core.encoders import describe_encoders, make_encoder  # noqa: E402
-from mmviewer.core.encoders.base import MediaRef  # noqa: E402
 
 WORDS = (
     "a photo of the small red dog cat car bus house tree river mountain beach city street "

@@ -261,7 +261,7 @@ def main() -> int:
 
     from PySide6.QtCore import QSettings
 
-    from mmviewer.core.pipeline import EmbedOptions
+    from mmviewer.core.embed.options import EmbedOptions
     from mmviewer.gui.app import create_app
     from mmviewer.gui.main_window import MainWindow
 

@@ -6,7 +6,7 @@
 
 A synthetic clustered table (image 512-d, text 512-d, audio 80-d with 5% missing) goes through
 what the app does (``gui/controller.layout_job``), with UMAP in a
-:class:`~mmviewer.core.layout_service.LayoutService` child that was warmed up first (the app
+:class:`~mmviewer.core.layout.service.LayoutService` child that was warmed up first (the app
 warms it at start-up):
 
 * ``first_layout_ratio`` = median time of :func:`fused_pca_2d` on a table with nothing cached
@@ -37,7 +37,7 @@ W3 = {"image": 0.6, "text": 1.0, "audio": 0.3}
 
 def warm_settings() -> tuple[int, int]:
     """``(epochs, max_fit)`` of the controller's warm re-layout."""
-    from mmviewer.core.app_jobs import WARM_EPOCHS, WARM_MAX_FIT
+    from mmviewer.core.app.jobs import WARM_EPOCHS, WARM_MAX_FIT
 
     return int(WARM_EPOCHS), int(WARM_MAX_FIT)
 
@@ -46,7 +46,8 @@ def layout_ratios(n: int, service, repeats: int) -> dict:
     """Medians: the instant input over 5 cold calls (the table's cached bases cleared each
     time, as for a freshly opened table), ``repeats`` cold UMAPs and ``repeats`` warm
     re-layouts (alternating weight changes). The machine is shared; medians damp its noise."""
-    from mmviewer.core.layout import align_to, fused_layout_input, fused_pca_2d
+    from mmviewer.core.layout.pca import fused_layout_input, fused_pca_2d
+    from mmviewer.core.layout.transform import align_to
 
     table = Synth().table(n)
     first, inputs_cold = [], []
@@ -106,7 +107,7 @@ def clustered_scores(n: int, dims: int = 64, clusters: int = 64, step: int = 100
 
 def umap_big(n: int, service=None) -> dict:
     """UMAP of ``n`` rows in a fresh layout child (or ``service``, reused by ``--quick``)."""
-    from mmviewer.core.layout_service import LayoutService
+    from mmviewer.core.layout.service import LayoutService
 
     x, make_s = timed(clustered_scores, n)
     own = service is None
@@ -132,7 +133,7 @@ def umap_big(n: int, service=None) -> dict:
 
 
 def main(argv=None) -> int:
-    from mmviewer.core.layout_service import LayoutService
+    from mmviewer.core.layout.service import LayoutService
 
     args = parser(__doc__).parse_args(argv)
     n = 10_000 if args.quick else 100_000

@@ -76,9 +76,9 @@ def bench(n: int, pan_frames: int, scatter_repeat: int, ours_repeat: int) -> dic
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
-    from mmviewer.gui.map_colours import PALETTE
-    from mmviewer.gui.map_index import PointIndex
-    from mmviewer.gui.map_renderer import PointCloudItem
+    from mmviewer.core.app.colours import PALETTE
+    from mmviewer.core.layout.point_index import PointIndex
+    from mmviewer.gui.map.renderer import PointCloudItem
 
     app = QApplication.instance() or QApplication([])
     x, y, lab = clustered(n)

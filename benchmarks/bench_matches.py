@@ -38,7 +38,7 @@ DIMS = {"image": 512, "text": 512, "audio": 128}
 
 
 def synthetic_table(n: int, seed: int = 0):
-    from mmviewer.core.embeddings import EmbeddingTable, l2_normalise
+    from mmviewer.core.data.table import EmbeddingTable, l2_normalise
 
     rng = np.random.default_rng(seed)
     base = rng.standard_normal((n, 512), dtype=np.float32)
@@ -77,10 +77,10 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QObject, Signal
     from PySide6.QtWidgets import QApplication
 
-    from mmviewer.core.fusion import fused_vectors
-    from mmviewer.core.state import ViewState
-    from mmviewer.core.workspace import Workspace
-    from mmviewer.gui.qt_matches import QtMatches
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.match.fusion import fused_vectors
+    from mmviewer.core.match.workspace import Workspace
+    from mmviewer.gui.matches.qt_matches import QtMatches
 
     class Controller(QObject):
         """The part of AppController the panel uses (no layout or metrics jobs competing)."""

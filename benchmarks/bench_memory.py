@@ -62,9 +62,9 @@ def write_table(n: int, path: Path, step: int = 50_000) -> None:
 
 def session(path: Path) -> dict:
     """Runs in the measured process: open, workspace, layout input, one similar-items query."""
-    from mmviewer.core.dataset import open_dataset
-    from mmviewer.core.layout import fused_layout_input
-    from mmviewer.core.workspace import Workspace
+    from mmviewer.core.data.open import open_dataset
+    from mmviewer.core.layout.pca import fused_layout_input
+    from mmviewer.core.match.workspace import Workspace
 
     marks = {"start": benchlib.peak_rss_bytes()}
     t0 = time.perf_counter()

@@ -59,11 +59,11 @@ def tiny_png(i: int) -> bytes:
 
 def build(n: int, root: Path) -> dict:
     """Write the folder and its store (runs in a helper process)."""
-    from mmviewer.core.app_jobs import save_layout
-    from mmviewer.core.dataset import open_dataset
-    from mmviewer.core.hashing import HashCache
-    from mmviewer.core.pipeline import EmbedOptions, choose_encoders
-    from mmviewer.core.store import EmbeddingStore
+    from mmviewer.core.app.jobs import save_layout
+    from mmviewer.core.data.open import open_dataset
+    from mmviewer.core.embed.options import EmbedOptions, choose_encoders
+    from mmviewer.core.store.embedding_store import EmbeddingStore
+    from mmviewer.core.store.hashing import HashCache
 
     t0 = time.perf_counter()
     data = root / "data"
@@ -119,7 +119,7 @@ def measure_gui(data: Path, until_done: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from mmviewer.core.pipeline import EmbedOptions
+    from mmviewer.core.embed.options import EmbedOptions
     from mmviewer.gui.controller import AppController
 
     app = QApplication.instance() or QApplication([])
@@ -155,10 +155,10 @@ def measure_gui(data: Path, until_done: bool = False) -> dict:
 
 def measure_core(data: Path) -> dict:
     """In a fresh process: the same work without Qt, phase by phase."""
-    from mmviewer.core.app_jobs import LAYOUT_FILE
-    from mmviewer.core.job import run_job
-    from mmviewer.core.pipeline import EmbedOptions, choose_encoders, embedding_job, open_path
-    from mmviewer.core.store import EmbeddingStore
+    from mmviewer.core.app.jobs import LAYOUT_FILE
+    from mmviewer.core.embed.job import run_job
+    from mmviewer.core.embed.options import EmbedOptions, choose_encoders, embedding_job, open_path
+    from mmviewer.core.store.embedding_store import EmbeddingStore
 
     phases = {}
     t0 = time.perf_counter()

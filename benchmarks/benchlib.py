@@ -76,7 +76,7 @@ class Synth:
                 "audio_present": present}
 
     def table(self, n: int):
-        from mmviewer.core.embeddings import EmbeddingTable
+        from mmviewer.core.data.table import EmbeddingTable
 
         vectors = {m: np.empty((n, d), np.float32) for m, d in DIMS.items()}
         present = np.empty(n, bool)

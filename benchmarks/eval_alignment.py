@@ -4,7 +4,7 @@
         [--methods none,procrustes,ridge,cca,contrastive] [--label-column label] [--json]
 
 Embeds the dataset through the store (reusing cached vectors), then runs the same
-``mmviewer.core.evaluation.evaluate`` that ``mmviewer eval`` runs, for each pair and method,
+``mmviewer.core.evaluate.evaluation.evaluate`` that ``mmviewer eval`` runs, for each pair and method,
 and prints a Markdown table beside chance level (or one JSON list with --json).
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmviewer.core.evaluation import evaluate  # noqa: E402
-from mmviewer.core.job import run_job  # noqa: E402
-from mmviewer.core.pipeline import EmbedOptions, embedding_job, open_path  # noqa: E402
+from mmviewer.core.embed.job import run_job  # noqa: E402
+from mmviewer.core.embed.options import EmbedOptions, embedding_job, open_path  # noqa: E402
+from mmviewer.core.evaluate.evaluation import evaluate  # noqa: E402
 
 
 def main() -> int:

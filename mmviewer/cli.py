@@ -87,7 +87,7 @@ def _version() -> str:
 
 
 def options_from_args(args):
-    from mmviewer.core.pipeline import EmbedOptions
+    from mmviewer.core.embed.options import EmbedOptions
 
     return EmbedOptions(
         offline=args.offline, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
@@ -104,7 +104,7 @@ def run_embedding(args, quiet: bool = False):
     """Open the dataset and run the embedding job with a progress bar; returns the result."""
     from tqdm import tqdm
 
-    from mmviewer.core.pipeline import choose_encoders, embedding_job, open_path
+    from mmviewer.core.embed.options import choose_encoders, embedding_job, open_path
 
     options = options_from_args(args)
     dataset = open_path(args.folder, options)
@@ -112,7 +112,7 @@ def run_embedding(args, quiet: bool = False):
     for notice in notices:
         _eprint(f"note: {notice}")
     if getattr(args, "engine", "local") == "dask":
-        from mmviewer.core.dask_engine import embedding_job_dask
+        from mmviewer.core.embed.dask_engine import embedding_job_dask
 
         gen = embedding_job_dask(dataset, options, encoders, scheduler=args.scheduler)
     else:
@@ -178,7 +178,7 @@ def _format_summary(summary: dict, report) -> str:
 
 
 def cmd_eval(args) -> int:
-    from mmviewer.core.evaluation import evaluate
+    from mmviewer.core.evaluate.evaluation import evaluate
 
     _, result = run_embedding(args, quiet=args.json)
     figures = evaluate(result.table, args.query, args.target, method=args.align,
@@ -208,7 +208,7 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
 def match_rows(table, item_id: str, query, target, weights, k: int, method: str) -> tuple[dict, list[dict]]:
     """The match list ``mmviewer match`` prints: cross-modal (query and target), fused -> target
     (target only), or fused similar items (neither)."""
-    from mmviewer.core.workspace import Workspace
+    from mmviewer.core.match.workspace import Workspace
 
     ws = Workspace(table)
     row = table.index_of(item_id)

@@ -1,7 +1,7 @@
 """A private PulseAudio server with a null sink, so playback tests have a device to play into.
 
 Test machines have no sound card. Without an output device the app turns playback off (see
-``mmviewer.gui.preview_audio``), so the playback tests need a device: where ``pulseaudio`` is
+``mmviewer.gui.preview.audio``), so the playback tests need a device: where ``pulseaudio`` is
 installed (``.ci/run`` installs it) and no sound server answers, we start one that plays into
 nothing. Its socket lives in a temporary folder and ``PULSE_SERVER`` points libpulse at it; it
 must start before QtMultimedia first looks for devices.

@@ -6,8 +6,9 @@ import hashlib
 
 import numpy as np
 
-from mmviewer.core import media
-from mmviewer.core.encoders.base import Encoder, MediaRef
+from mmviewer.core.data import media
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder
 
 
 class CountingEncoder(Encoder):

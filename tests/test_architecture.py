@@ -27,7 +27,7 @@ def test_core_never_imports_qt():
 
 def test_core_modules_import_without_torch_umap_or_librosa():
     # audio_warm exists to import librosa (in the forkserver only).
-    names = [m for m in core_modules() if m != "mmviewer.core.audio_warm"]
+    names = [m for m in core_modules() if m != "mmviewer.core.encoders.audio_warm"]
     code = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"

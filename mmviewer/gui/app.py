@@ -117,7 +117,7 @@ def cli_options(args):
 
 def _install_excepthook(window) -> None:
     """Uncaught exceptions in Qt callbacks become an error notice (never a modal traceback)."""
-    from mmviewer.core.state import Notice
+    from mmviewer.core.app.state import Notice
 
     previous = sys.excepthook
 

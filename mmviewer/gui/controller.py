@@ -1,7 +1,7 @@
 """The GUI's controller: runs the core's long jobs off the UI thread and publishes results.
 
 Panels take ``(state, controller)``: they write user intent into the evented
-:class:`~mmviewer.core.state.ViewState` and read derived data (the :class:`Workspace`, layouts,
+:class:`~mmviewer.core.app.state.ViewState` and read derived data (the :class:`Workspace`, layouts,
 metrics) from the controller's signals. Every job runs in a superqt worker (a QThreadPool
 QThread); each job kind has a generation counter, so when a newer request supersedes a running
 one the stale result is dropped ("the newest request wins"), and at most one job of a kind
@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
-from mmviewer.core.app_jobs import (
+from mmviewer.core.app.jobs import (
     LAYOUT_FILE,
     embed_job,
     ids_digest,
@@ -30,12 +30,12 @@ from mmviewer.core.app_jobs import (
     save_layout,
     weights_key,
 )
-from mmviewer.core.job import EmbedResult, Progress
-from mmviewer.core.layout_service import shared_service
-from mmviewer.core.pipeline import EmbedOptions
-from mmviewer.core.state import MAP_MODALITIES, Notice, ViewState
-from mmviewer.core.store import EmbeddingStore
-from mmviewer.core.workspace import Workspace
+from mmviewer.core.app.state import MAP_MODALITIES, Notice, ViewState
+from mmviewer.core.embed.job import EmbedResult, Progress
+from mmviewer.core.embed.options import EmbedOptions
+from mmviewer.core.layout.service import shared_service
+from mmviewer.core.match.workspace import Workspace
+from mmviewer.core.store.embedding_store import EmbeddingStore
 
 #: Quiet time after the last weight change before a warm re-layout starts (slider drags).
 RELAYOUT_DEBOUNCE_MS = 250
@@ -248,7 +248,7 @@ class AppController(QObject):
         ws = self.workspace
         if ws is None:
             return
-        self._run("modlayout", modality_layout_job, ws, self.state.method, self.layouts,
+        self._run("modlayout", modality_layout_job, ws, self.layouts,
                   on_return=self._on_modality_layout, label="Laying out modalities")
 
     def _on_modality_layout(self, value) -> None:

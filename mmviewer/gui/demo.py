@@ -12,8 +12,8 @@ from pathlib import Path
 
 from superqt.utils import create_worker
 
-from mmviewer.core.state import Notice
-from mmviewer.gui.encoder_info import HOW_TO_GET_CLIP, clip_weights_status
+from mmviewer.core.app.state import Notice
+from mmviewer.core.encoders.info import HOW_TO_GET_CLIP, clip_weights_status
 
 
 def demo_folder() -> Path | None:

@@ -1,7 +1,7 @@
 """File → Export matches / metrics / map.
 
 Matches for every item are computed by the Matches panel's export generator
-(:func:`mmviewer.core.match_export.iter_all_matches`) in a worker thread and written there
+(:func:`mmviewer.core.match.export.iter_all_matches`) in a worker thread and written there
 (CSV, or Parquet through pyarrow); metrics come from the Metrics panel's ``to_json()`` (or the
 controller's latest result); the map from the map panel's ``export_image``. Every outcome is a
 notice in the status bar.
@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from mmviewer.core.state import Notice
+from mmviewer.core.app.state import Notice
 
 MATCH_FILTERS = "CSV (*.csv);;Parquet (*.parquet)"
 METRICS_FILTERS = "JSON (*.json)"
@@ -35,7 +35,7 @@ def with_suffix(path: str, selected_filter: str, default: str) -> Path:
 
 def _matches_job(ws, weights, method, k, path):
     """Worker: yield progress fractions, write the file, return (path, rows)."""
-    from mmviewer.core.match_export import iter_all_matches, save_matches
+    from mmviewer.core.match.export import iter_all_matches, save_matches
 
     table = yield from iter_all_matches(ws, weights, method, k)
     save_matches(table, path)

@@ -1,7 +1,7 @@
 """The main window: the map in the middle, the other panels in docks, menus, status bar.
 
 The window owns no analysis: it hosts the panels (each built from the one
-:class:`~mmviewer.core.state.ViewState` and the :class:`~mmviewer.gui.controller.AppController`),
+:class:`~mmviewer.core.app.state.ViewState` and the :class:`~mmviewer.gui.controller.AppController`),
 turns user gestures (menus, drops, recent files) into ``controller.open_path`` calls, saves the
 session of the dataset it leaves, and remembers its geometry and dock layout in QSettings.
 """
@@ -22,15 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmviewer.core.pipeline import EmbedOptions
-from mmviewer.core.state import Notice, ViewState
+from mmviewer.core.app.state import Notice, ViewState
+from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.gui.controller import AppController
 from mmviewer.gui.exports import MAP_FILTERS, MATCH_FILTERS, METRICS_FILTERS, Exporter, with_suffix
 from mmviewer.gui.menus import build_menus
-from mmviewer.gui.panels import PANELS, SPECS, build_panel
+from mmviewer.gui.panels.registry import PANELS, SPECS, build_panel
+from mmviewer.gui.preview.thumbnails import ThumbnailCache
 from mmviewer.gui.qt_status import QtStatus
 from mmviewer.gui.settings import RecentPaths, app_settings, load_options
-from mmviewer.gui.thumbnails import ThumbnailCache
 
 TABLE_SUFFIXES = (".parquet", ".npz")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         "don't ask again this session"); False when the user cancelled."""
         path = Path(path)
         if path.suffix.lower() not in TABLE_SUFFIXES and self.ask_encoders:
-            from mmviewer.gui.qt_encoder_dialog import ask_encoders
+            from mmviewer.gui.dialogs.encoders import ask_encoders
 
             options, dont_ask = ask_encoders(self, self.settings, str(path), self.options)
             if options is None:
@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
         self.open_demo()
 
     def _on_report_triggered(self):
-        from mmviewer.gui.qt_report_dialog import QtReportDialog
+        from mmviewer.gui.dialogs.report import QtReportDialog
 
         report = self._report()
         if report is None:
@@ -300,12 +300,12 @@ class MainWindow(QMainWindow):
             edit.selectAll()
 
     def _on_guide_triggered(self) -> None:
-        from mmviewer.gui.qt_help import QtHelpDialog
+        from mmviewer.gui.dialogs.help import QtHelpDialog
 
         self._show_dialog(QtHelpDialog(self))
 
     def _on_about_triggered(self):
-        from mmviewer.gui.qt_help import QtAboutDialog
+        from mmviewer.gui.dialogs.help import QtAboutDialog
 
         return self._show_dialog(QtAboutDialog(self.controller, self))
 

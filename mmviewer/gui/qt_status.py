@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmviewer.core.state import Notice
-from mmviewer.gui.dialog_layout import body_with_close
-from mmviewer.gui.encoder_info import encoders_summary, uses_clip
+from mmviewer.core.app.state import Notice
+from mmviewer.core.encoders.info import encoders_summary, uses_clip
+from mmviewer.gui.dialogs.layout import body_with_close
 
 LEVEL_COLOURS = {"info": "", "warning": "#9a5b00", "error": "#b00020"}
 LEVEL_MARKS = {"info": "", "warning": "⚠ ", "error": "✖ "}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from mmviewer.core.pipeline import EmbedOptions
+from mmviewer.core.embed.options import EmbedOptions
 
 ORGANIZATION = "mmviewer"
 APPLICATION = "mmviewer"

@@ -11,10 +11,9 @@ import os
 import numpy as np
 import pytest
 
-from mmviewer.core.dataset import Dataset, Item
-from mmviewer.core.embeddings import EmbeddingTable, l2_normalise
-from mmviewer.core.encoders.base import MediaRef
-from mmviewer.core.report import ImportReport
+from mmviewer.core.data.model import Dataset, Item, MediaRef
+from mmviewer.core.data.report import ImportReport
+from mmviewer.core.data.table import EmbeddingTable, l2_normalise
 
 LABELS = ("red", "green", "blue")
 
@@ -80,8 +79,8 @@ def table():
 @pytest.fixture
 def controller(qtbot, tmp_path):
     """An AppController showing the planted table over real media files (no store)."""
-    from mmviewer.core.pipeline import EmbedOptions
-    from mmviewer.core.state import ViewState
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.embed.options import EmbedOptions
     from mmviewer.gui.controller import AppController
 
     ctrl = AppController(ViewState())

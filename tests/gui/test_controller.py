@@ -38,7 +38,7 @@ def test_newest_request_wins(qtbot, controller):
 
 
 def test_worker_errors_become_notices(qtbot, controller):
-    from mmviewer.core.state import Notice
+    from mmviewer.core.app.state import Notice
 
     with qtbot.waitSignal(controller.notice, timeout=10_000) as blocker:
         controller.open_path(controller.dataset.root / "does-not-exist")
@@ -47,8 +47,8 @@ def test_worker_errors_become_notices(qtbot, controller):
 
 
 def test_session_round_trip(qtbot, tmp_path, make):
-    from mmviewer.core.dataset import open_dataset
-    from mmviewer.core.state import ViewState
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.data.open import open_dataset
     from mmviewer.gui.controller import AppController
     from tests.gui.conftest import planted_table
 
@@ -72,7 +72,7 @@ def test_session_round_trip(qtbot, tmp_path, make):
 
 
 def test_thumbnails_decode_in_the_background_and_cache(qtbot, controller):
-    from mmviewer.gui.thumbnails import ThumbnailCache
+    from mmviewer.gui.preview.thumbnails import ThumbnailCache
 
     cache = ThumbnailCache(controller, size=32)
     assert cache.get(3) is None
@@ -86,8 +86,8 @@ def test_thumbnails_decode_in_the_background_and_cache(qtbot, controller):
 
 
 def test_reopen_shows_the_saved_map_at_once(qtbot, tmp_path, make):
-    from mmviewer.core.dataset import open_dataset
-    from mmviewer.core.state import ViewState
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.data.open import open_dataset
     from mmviewer.gui.controller import AppController
     from tests.gui.conftest import planted_table
 
@@ -112,8 +112,8 @@ def test_reopen_shows_the_saved_map_at_once(qtbot, tmp_path, make):
 
 
 def test_reopen_shows_the_snapshot_then_keeps_or_replaces_it(qtbot, tmp_path, make):
-    from mmviewer.core.pipeline import EmbedOptions
-    from mmviewer.core.state import ViewState
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.embed.options import EmbedOptions
     from mmviewer.gui.controller import AppController
 
     folder = tmp_path / "ds"

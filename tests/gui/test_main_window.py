@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from mmviewer.core.job import Progress
-from mmviewer.core.pipeline import EmbedOptions
+from mmviewer.core.embed.job import Progress
+from mmviewer.core.embed.options import EmbedOptions
 
 OFFLINE = EmbedOptions(offline=True)
 COLOURS = [(220, 40, 40), (40, 200, 60), (40, 60, 220), (230, 200, 40)]

@@ -22,7 +22,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from mmviewer.core.encoders.base import Encoder, MediaRef, WeightsUnavailable
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder, WeightsUnavailable
 
 __all__ = [
     "ENCODERS",
@@ -111,7 +112,7 @@ def default_encoders(
     model/weights are unusable) the offline image and text encoders are used and the reason is
     returned as a notice. Audio always uses ``audio`` (``mfcc`` or ``logmel``).
     """
-    from mmviewer.core.media import DEFAULT_LIMITS
+    from mmviewer.core.data.model import DEFAULT_LIMITS
 
     if audio not in AUDIO_ENCODERS:
         raise ValueError(

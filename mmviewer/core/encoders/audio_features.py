@@ -1,6 +1,6 @@
 """Offline audio encoders: clip-level summaries of MFCCs or log-mel spectra (no weights).
 
-``prepare`` does all the work (decode with :func:`mmviewer.core.media.load_audio`, then the
+``prepare`` does all the work (decode with :func:`mmviewer.core.data.media.load_audio`, then the
 features) and runs in worker processes; ``encode`` only stacks. Frames are 25 ms windows every
 10 ms over a 64-band mel spectrogram (20 Hz to Nyquist) in dB (power, ref 1.0, 80 dB range).
 
@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from mmviewer.core import media
-from mmviewer.core.encoders.base import Encoder, MediaRef
+from mmviewer.core.data import media
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder
 
 N_MELS = 64
 WINDOW_S = 0.025

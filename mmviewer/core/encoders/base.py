@@ -14,41 +14,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmviewer.core.data.model import MediaRef
+
 if TYPE_CHECKING:
-    from mmviewer.core.media import Loaded
+    from mmviewer.core.data.media import Loaded
 
 
 class WeightsUnavailable(RuntimeError):
     """Model weights could not be found locally or fetched; the message says how to provide them."""
-
-
-@dataclass(frozen=True)
-class MediaRef:
-    """One modality of one item: a file inside the dataset, or inline text from a manifest."""
-
-    modality: str
-    path: Path | None = None
-    text: str | None = None
-    # Cap on decoded audio duration (seconds); None means the loader's default.
-    max_seconds: float | None = None
-    # The path as the user sees it, relative to the dataset folder (for messages).
-    rel: str | None = None
-
-    @property
-    def label(self) -> str:
-        """How to name this media in a message."""
-        if self.rel is not None:
-            return self.rel
-        if self.path is not None:
-            return str(self.path)
-        snippet = (self.text or "")[:40]
-        return f"inline text {snippet!r}"
 
 
 class Encoder(ABC):
@@ -76,7 +53,7 @@ class Encoder(ABC):
     def prepare(self, ref: MediaRef) -> Loaded:
         """Load and preprocess one item; return ``Loaded(payload, notes)``.
 
-        Raise ``mmviewer.core.media.MediaError`` for bad input. Must not touch model weights, so
+        Raise ``mmviewer.core.data.media.MediaError`` for bad input. Must not touch model weights, so
         it can run in a worker thread or process.
         """
 

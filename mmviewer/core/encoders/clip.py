@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from mmviewer.core import media
-from mmviewer.core.encoders.base import Encoder, MediaRef
+from mmviewer.core.data import media
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder
 from mmviewer.core.encoders.clip_weights import WeightsSource, resolve_weights, weights_files
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """An image encoder that needs no weights: colour, layout and edge statistics.
 
-The image is decoded with :func:`mmviewer.core.media.load_image`, shrunk early (PIL's
+The image is decoded with :func:`mmviewer.core.data.media.load_image`, shrunk early (PIL's
 ``reducing_gap`` box-reduces before the final resample) to a ``SIDE x SIDE`` square, and
 described by three blocks, each L2-normalised and weighted so that none dominates:
 
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from mmviewer.core import media
-from mmviewer.core.encoders.base import Encoder, MediaRef
+from mmviewer.core.data import media
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder
 
 SIDE = 64
 HSV_BINS = (8, 4, 4)

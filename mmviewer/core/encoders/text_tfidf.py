@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from mmviewer.core import media
-from mmviewer.core.encoders.base import Encoder, MediaRef
+from mmviewer.core.data import media
+from mmviewer.core.data.model import MediaRef
+from mmviewer.core.encoders.base import Encoder
 
 #: Up to this many documents the SVD is exact, through the documents' Gram matrix (never a
 #: dense documents x features array); above it, sklearn's randomized TruncatedSVD.

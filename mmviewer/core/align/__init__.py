@@ -1,0 +1,1 @@
+"""Cross-modal aligners (scikit-learn style) and their registry."""

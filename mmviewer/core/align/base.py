@@ -1,0 +1,81 @@
+"""The aligner base class: scikit-learn conventions shared by every alignment method.
+
+``__init__`` only stores parameters, ``fit(Xa, Xb)`` validates the row-aligned training pairs
+and returns ``self``, learned attributes end in ``_``, randomness comes from ``random_state``.
+After fitting, ``transform_a`` / ``transform_b`` give L2-normalised float32 rows in a shared
+space, so matching there is a cosine / dot product.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from mmviewer.core.data.table import check_vectors, l2_normalise
+
+
+def check_pairs(Xa: Any, Xb: Any, min_pairs: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Validate row-aligned training pairs; return them as float64 arrays (ValueError if bad)."""
+    a, b = check_vectors(Xa, "Xa", np.float64), check_vectors(Xb, "Xb", np.float64)
+    if len(a) != len(b):
+        raise ValueError(f"Xa has {len(a)} rows but Xb has {len(b)}; row i of each must be one item")
+    if len(a) < min_pairs:
+        raise ValueError(f"need at least {min_pairs} training pairs, got {len(a)}")
+    return a, b
+
+
+
+class Aligner:
+    """Base class: parameter handling, input checks and the shared-space helpers."""
+
+    #: smallest number of training pairs ``fit`` accepts
+    min_pairs = 2
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters as a dict (``deep`` is accepted for scikit-learn parity)."""
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def fit(self, Xa: Any, Xb: Any) -> Aligner:
+        """Learn the alignment from row-aligned pairs ``(Xa[i], Xb[i])``; returns ``self``."""
+        a, b = check_pairs(Xa, Xb, self.min_pairs)
+        self.n_features_a_, self.n_features_b_ = a.shape[1], b.shape[1]
+        self.n_pairs_ = len(a)
+        self._fit(a, b)
+        return self
+
+    def _fit(self, a: np.ndarray, b: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_input(self, X: Any, side: str) -> np.ndarray:
+        if not hasattr(self, "n_features_a_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(Xa, Xb) first")
+        x = check_vectors(X, f"X{side}", np.float64)
+        want = self.n_features_a_ if side == "a" else self.n_features_b_
+        if x.shape[1] != want:
+            raise ValueError(f"X{side} has {x.shape[1]} features, the aligner was fitted on {want}")
+        return x
+
+    def transform_a(self, Xa: Any) -> np.ndarray:
+        """Map modality-A rows into the shared space (L2-normalised float32)."""
+        return l2_normalise(self._transform_a(self._check_input(Xa, "a")))
+
+    def transform_b(self, Xb: Any) -> np.ndarray:
+        """Map modality-B rows into the shared space (L2-normalised float32)."""
+        return l2_normalise(self._transform_b(self._check_input(Xb, "b")))
+
+    def _transform_a(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _transform_b(self, b: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,136 @@
+"""The jobs the app runs off the UI thread: plain functions and generators, no Qt.
+
+The GUI's :class:`~mmviewer.gui.controller.AppController` runs each in a worker thread; tests
+and benchmarks call them directly. UMAP itself runs in the :class:`LayoutService` child process.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from mmviewer.core.data.model import PRECOMPUTED_SUFFIXES, MediaRef
+from mmviewer.core.embed.options import EmbedOptions, choose_encoders, embedding_job, open_path
+from mmviewer.core.layout.service import LayoutService
+from mmviewer.core.match.workspace import Workspace
+from mmviewer.core.store.embedding_store import EmbeddingStore
+
+LAYOUT_FILE = "layout.npz"
+# A warm re-layout starts from the current map, so it needs few epochs and a smaller fit sample
+# (the other rows are placed by their neighbours): ~0.13-0.18 of a cold UMAP at 100k items.
+WARM_EPOCHS = 25
+WARM_MAX_FIT = 30_000
+
+
+def ids_digest(ids) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    for item in ids:
+        h.update(str(item).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def weights_key(weights) -> str:
+    return ",".join(f"{m}={w:.6g}" for m, w in sorted(weights.items()))
+
+
+def save_layout(store: EmbeddingStore, ids, weights, positions) -> None:
+    try:
+        store.write_npz(LAYOUT_FILE, {"ids_digest": np.array(ids_digest(ids)),
+                                      "weights": np.array(weights_key(weights)),
+                                      "positions": np.asarray(positions, np.float32)})
+    except OSError:
+        pass  # only a cache: the next open lays out again
+
+
+
+def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
+    from mmviewer.core.store.embedding_store import store_dir_for
+    from mmviewer.core.store.snapshot import load_snapshot, save_snapshot
+
+    store_root = None
+    shown_digest = None
+    if options.use_store and path.suffix.lower() not in PRECOMPUTED_SUFFIXES:
+        store_root = store_dir_for(path if path.is_dir() else path.parent)
+        snapshot = load_snapshot(store_root, options.identity())
+        if snapshot is not None:
+            shown_digest = snapshot[1].content_digest
+            yield ("snapshot", *snapshot)
+    dataset = open_path(path, options)
+    yield ("opened", dataset)
+    encoders, notices = ({}, []) if dataset.precomputed is not None else choose_encoders(options)
+    result = yield from embedding_job(dataset, options, encoders, cancel=cancel)
+    table = result.table
+    if (store_root is not None and dataset.precomputed is None and not result.cancelled
+            and table.n_items and table.content_digest != shown_digest):
+        try:
+            save_snapshot(store_root, dataset, table, options.identity())
+        except OSError as err:
+            result.report.note(str(store_root), f"could not save the quick-reopen snapshot: {err}")
+    return dataset, result, encoders, notices
+
+
+def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService):
+    from mmviewer.core.layout.pca import fused_layout_input, fused_pca_2d
+    from mmviewer.core.layout.transform import align_to
+
+    if not any(w > 0 for w in weights.values()):
+        return None  # every weight at zero: keep the current map
+    if cold or init is None:
+        yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
+    x = fused_layout_input(ws.table, weights)
+    if cold or init is None:
+        pos = service.umap(x, random_state=None)
+    else:
+        pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None,
+                           max_fit=WARM_MAX_FIT)
+    if init is not None:
+        pos = align_to(pos, init)
+    return pos, "umap"
+
+
+def modality_layout_job(ws: Workspace, service: LayoutService):
+    from mmviewer.core.layout.pca import LAYOUT_DIMS, pca_layout, pca_reduce
+
+    vectors, rows, which = ws.modality_points()
+    x = pca_reduce(lambda index: vectors[index], len(vectors), LAYOUT_DIMS)
+    try:
+        pos = service.umap(x, random_state=None)
+    except Exception:
+        pos = pca_layout(vectors)
+    return pos, rows, which
+
+
+def metrics_job(ws: Workspace, method: str, weights, label_column):
+    from mmviewer.core.evaluate.evaluation import evaluate_fusion, pair_metrics
+
+    t = ws.table
+    pairs = []
+    for q in t.modalities:
+        for tgt in t.modalities:
+            if q == tgt or len(t.paired(q, tgt)) < 4:
+                continue
+            try:
+                figures = pair_metrics(ws, q, tgt, method, label_column)
+            except ValueError as err:
+                figures = {"query": q, "target": tgt, "method": ws.resolve_method(q, tgt, method),
+                           "error": str(err)}
+            pairs.append(figures)
+    fusion = None
+    if label_column is not None and any(w > 0 for w in weights.values()):
+        try:
+            fusion = evaluate_fusion(t, weights, label_column)
+        except ValueError as err:
+            fusion = {"error": str(err)}
+    return {"pairs": pairs, "fusion": fusion, "method": method, "weights": dict(weights)}
+
+
+def query_job(ws: Workspace, encoder, text: str, weights, method: str, k: int):
+    loaded = encoder.prepare(MediaRef("text", text=text))
+    vec = np.asarray(encoder.encode([loaded.value]), np.float32)[0]
+    rows, scores = ws.query_vector(vec, "text", weights, method, k)
+    return rows, scores

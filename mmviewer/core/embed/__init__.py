@@ -1,0 +1,1 @@
+"""The embedding job: options, the local and Dask engines, their helper processes."""

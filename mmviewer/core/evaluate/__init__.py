@@ -1,0 +1,1 @@
+"""Retrieval metrics and the held-out evaluation of a modality pair or of fusion."""

@@ -1,0 +1,276 @@
+"""Headless evaluation jobs: how well does modality A retrieve modality B, and does fusion help?
+
+Both functions return JSON-ready dicts (plain ``str`` / ``int`` / ``float`` / ``list`` /
+``None``), so ``json.dumps`` works on them directly for the CLI and for saved reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mmviewer.core.align.registry import ALIGNERS, make_aligner, paired_split
+from mmviewer.core.data.table import EmbeddingTable
+from mmviewer.core.evaluate.metrics import (
+    chance_label_precision,
+    chance_scores,
+    gaussian_mutual_information,
+    infonce_mutual_information,
+    label_precision,
+    label_precision_at_k,
+    modality_gap,
+    pair_mse,
+    ranks_from_vectors,
+    retrieval_scores,
+    top1_accuracy,
+)
+from mmviewer.core.match.fusion import validate_weights
+from mmviewer.core.match.topk import fused_top_k
+
+MIN_PAIRS = 4
+TIE_CONVENTION = "expected value under uniformly random tie-breaking"
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain-Python copy of ``value`` (numpy scalars and arrays, tuples, nested dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return repr(value)
+
+
+def _labels(table: EmbeddingTable, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The label column and a mask of items that have a label (not None, NaN or empty)."""
+    if column not in table.metadata:
+        raise ValueError(f"no metadata column {column!r}; the table has {sorted(table.metadata)}")
+    values = np.asarray(table.metadata[column], dtype=object)
+    has = np.array(
+        [not (v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "") for v in values],
+        dtype=bool,
+    )
+    return values, has
+
+
+def _check_modality(table: EmbeddingTable, modality: str, role: str) -> None:
+    if modality not in table.vectors:
+        raise ValueError(f"{role} modality {modality!r} not in the table; it has {table.modalities}")
+
+
+def evaluate(
+    table: EmbeddingTable,
+    query: str,
+    target: str,
+    method: str = "none",
+    label_column: str | None = None,
+    test_size: float | int = 0.3,
+    random_state: int | None = 0,
+    max_dense: int = 2000,
+    fitted_aligner: Any = None,
+    **aligner_params: Any,
+) -> dict[str, Any]:
+    """Fit an alignment on training pairs and score cross-modal retrieval on held-out pairs.
+
+    Items having both modalities are split (seeded) into train and test pairs; the aligner
+    sees only the training pairs; every test query is ranked against all test targets.
+
+    Parameters
+    ----------
+    table : EmbeddingTable
+    query, target : str
+        Modalities A (queries) and B (targets).
+    method : {'none', 'procrustes', 'ridge', 'cca', 'contrastive'}
+    label_column : str, optional
+        Metadata column for ``label_precision@1`` / ``@5`` (a retrieved test target counts when
+        its label equals the query's; the query item's own target is excluded, so this
+        measures semantic neighbours beyond the exact pair).
+    test_size : float or int
+        Held-out share (or count) of the pairs.
+    random_state : int or None
+        Seeds the split, the dense subsample and (when it takes one) the aligner.
+    max_dense : int
+        ``top1_accuracy`` (one-to-one assignment, cubic) and ``mutual_information`` need a
+        dense test x test matrix; they use a seeded subsample of at most this many test pairs
+        (``n_dense``). Ranks always use every test pair, blockwise.
+    fitted_aligner : Aligner, optional
+        An aligner already fitted on exactly this split's training pairs (the app's Workspace
+        caches them), used instead of fitting a new one.
+    **aligner_params
+        Passed to the aligner (see :func:`mmviewer.core.align.registry.make_aligner`).
+
+    Returns
+    -------
+    dict
+        ``method``, ``query``, ``target``, ``n_train``, ``n_test``, ``n_dense``, ``recall@1``,
+        ``recall@5``, ``recall@10``, ``mrr``, ``median_rank``, ``mean_rank``, their
+        ``chance_*`` levels, ``top1_accuracy``, ``mse`` (mean squared distance of aligned test
+        pairs), ``mutual_information`` (InfoNCE bound, nats; ``mutual_information_max`` is
+        ``log n_dense``), ``modality_gap`` (aligned test vectors), ``modality_gap_raw`` (raw
+        vectors, ``None`` when the dims differ), ``params``, ``ties``; with a label column also
+        ``label_precision@1``, ``label_precision@5``, ``chance_label_precision``,
+        ``n_labelled``; per method extras (e.g. ``gaussian_mi_train`` for ``cca``).
+
+    Raises
+    ------
+    ValueError
+        Unknown modality or method, too few pairs, or ``method='none'`` across different dims.
+    """
+    _check_modality(table, query, "query")
+    _check_modality(table, target, "target")
+    if query == target:
+        raise ValueError(f"query and target must be different modalities, got {query!r} twice")
+    if method not in ALIGNERS:
+        raise ValueError(f"unknown alignment method {method!r}; choose from {sorted(ALIGNERS)}")
+    da, db = table.dim(query), table.dim(target)
+    if method == "none" and da != db:
+        raise ValueError(
+            f"method 'none' compares {query} and {target} directly, but {query} vectors have "
+            f"{da} dims and {target} vectors have {db}; choose a learned method such as "
+            "'procrustes', 'ridge', 'cca' or 'contrastive'"
+        )
+    pairs = table.paired(query, target)
+    if len(pairs) < MIN_PAIRS:
+        raise ValueError(
+            f"only {len(pairs)} items have both {query} and {target}; need at least {MIN_PAIRS}"
+        )
+    train, test = paired_split(pairs, test_size, random_state)
+    xa, xb = table.vectors[query], table.vectors[target]
+    if fitted_aligner is not None:
+        aligner = fitted_aligner
+    else:
+        if "random_state" in ALIGNERS[method]._param_names():
+            aligner_params.setdefault("random_state", random_state)
+        aligner = make_aligner(method, **aligner_params)
+        aligner.fit(xa[train], xb[train])
+    za, zb = aligner.transform_a(xa[test]), aligner.transform_b(xb[test])
+
+    result: dict[str, Any] = {
+        "method": method, "query": query, "target": target,
+        "n_train": len(train), "n_test": len(test),
+    }
+    result.update(retrieval_scores(ranks_from_vectors(za, zb), ks=(1, 5, 10)))
+    result.update(chance_scores(len(test), ks=(1, 5, 10)))
+    rng = np.random.default_rng(random_state)
+    dense = np.sort(rng.choice(len(test), size=min(len(test), int(max_dense)), replace=False))
+    sim = za[dense] @ zb[dense].T
+    result["n_dense"] = len(dense)
+    result["top1_accuracy"] = top1_accuracy(sim)
+    result["mse"] = pair_mse(za, zb)
+    result["mutual_information"] = infonce_mutual_information(sim) if len(dense) > 1 else 0.0
+    result["mutual_information_estimator"] = "infonce lower bound log(N) - L, nats"
+    result["mutual_information_max"] = math.log(len(dense))
+    result["modality_gap"] = modality_gap(za, zb)
+    result["modality_gap_raw"] = modality_gap(xa[test], xb[test]) if da == db else None
+    result["ties"] = TIE_CONVENTION
+    if hasattr(aligner, "correlations_"):
+        result["gaussian_mi_train"] = gaussian_mutual_information(aligner.correlations_)
+    for attr in ("alpha_", "temperature_", "n_epochs_", "best_epoch_"):
+        if hasattr(aligner, attr):
+            result[attr.rstrip("_")] = getattr(aligner, attr)
+    if label_column is not None:
+        labels, has = _labels(table, label_column)
+        keep = has[test]
+        result["n_labelled"] = int(keep.sum())
+        if keep.sum() >= 2:
+            lab = labels[test][keep]
+            result.update(label_precision(za[keep], zb[keep], lab, lab, (1, 5), exclude_self=True))
+            result["chance_label_precision"] = chance_label_precision(lab, lab, exclude_self=True)
+        else:
+            result.update({"label_precision@1": None, "label_precision@5": None})
+    result["params"] = aligner.get_params()
+    return _jsonable(result)
+
+
+def pair_metrics(ws, query: str, target: str, method: str, label_column: str | None = None) -> dict:
+    """Held-out figures of one pair (:func:`evaluate`) for a
+    :class:`~mmviewer.core.match.workspace.Workspace`, reusing its cached fit, so the metrics
+    panel and the match lists never fit the same aligner twice. Cached on the workspace: no
+    weight change alters them."""
+    resolved = ws.resolve_method(query, target, method)
+
+    def compute() -> dict:
+        model = ws.aligner(query, target, resolved)[0]
+        return evaluate(ws.table, query, target, method=resolved, label_column=label_column,
+                        test_size=ws.test_size, random_state=ws.random_state, fitted_aligner=model)
+
+    return dict(ws.cached(("pair-metrics", query, target, resolved, label_column), compute))
+
+
+def evaluate_fusion(
+    table: EmbeddingTable,
+    weights: Mapping[str, float],
+    label_column: str,
+    k: int | Sequence[int] = (1, 5, 10),
+    max_queries: int = 2000,
+    random_state: int | None = 0,
+) -> dict[str, Any]:
+    """Label precision@k of "similar items" per single modality versus the fused similarity.
+
+    Every row uses the same queries: labelled items that have every positively weighted
+    modality (a seeded subsample of at most ``max_queries``). Candidates are all other
+    labelled items comparable under that row's similarity (for a single modality: items that
+    have it). The query item itself is never retrieved.
+
+    Parameters
+    ----------
+    table : EmbeddingTable
+    weights : mapping of str to float
+    label_column : str
+    k : int or sequence of int
+    max_queries : int
+    random_state : int or None
+
+    Returns
+    -------
+    dict
+        ``label_column``, ``weights``, ``k``, ``n_queries``, ``n_candidates``,
+        ``chance_label_precision``, ``single`` (modality -> {``label_precision@k``: float}) and
+        ``fused`` ({``label_precision@k``: float}).
+    """
+    w = validate_weights(weights, table.vectors.keys())
+    active = [m for m in table.modalities if w.get(m, 0.0) > 0]
+    if not active:
+        raise ValueError("evaluate_fusion needs at least one modality with a positive weight")
+    ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(x) for x in k]
+    if not ks or min(ks) < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    labels, has = _labels(table, label_column)
+    complete = has & np.logical_and.reduce([table.present[m] for m in active])
+    queries = np.flatnonzero(complete)
+    if len(queries) < 2:
+        raise ValueError(
+            f"need at least 2 labelled items with all of {active}, found {len(queries)}"
+        )
+    if len(queries) > max_queries:
+        rng = np.random.default_rng(random_state)
+        queries = np.sort(rng.choice(queries, size=int(max_queries), replace=False))
+    candidates = np.flatnonzero(has)
+
+    def precision(wts: Mapping[str, float]) -> dict[str, float]:
+        idx, _ = fused_top_k(table, wts, max(ks), rows=queries, cols=candidates)
+        return {f"label_precision@{x}": label_precision_at_k(idx, labels[queries], labels, x) for x in ks}
+
+    lab = labels[candidates]
+    result = {
+        "label_column": label_column,
+        "weights": {m: w[m] for m in active},
+        "k": ks,
+        "n_queries": len(queries),
+        "n_candidates": len(candidates),
+        "chance_label_precision": chance_label_precision(lab, lab, exclude_self=True),
+        "single": {m: precision({m: 1.0}) for m in active},
+        "fused": precision(w),
+    }
+    return _jsonable(result)

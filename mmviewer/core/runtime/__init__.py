@@ -1,0 +1,1 @@
+"""Process-wide machinery below everything else: cancellation, helper processes, thread limits."""

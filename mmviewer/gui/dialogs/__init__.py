@@ -1,0 +1,1 @@
+"""Dialogs: encoder choice, import report, help and About."""

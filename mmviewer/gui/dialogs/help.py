@@ -1,0 +1,143 @@
+"""Help → How to read the map and the match lists, and Help → About."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QTextBrowser,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+import mmviewer
+from mmviewer.core.encoders.info import (
+    HOW_TO_GET_CLIP,
+    clip_weights_status,
+    library_versions,
+    uses_clip,
+)
+from mmviewer.core.match.workspace import AUTO_LEARNED
+from mmviewer.gui.dialogs.layout import body_with_close
+
+READING_GUIDE = """
+<h3>The map</h3>
+<p>Each point is one item (an image, its caption and its sound together), placed so that items
+the current <b>fusion weights</b> call similar end up close. A PCA projection appears at once and
+is replaced a few seconds later by UMAP. UMAP keeps neighbourhoods, not distances: a tight group
+means "these items resemble each other"; the gaps between groups, their sizes and the axes mean
+nothing. Moving a weight slider re-runs UMAP from the current positions, so points glide to
+their new places instead of jumping.</p>
+<p><b>Colour</b> (map toolbar): which modalities an item has, a metadata column such as its
+label, or <i>match correctness</i> for a modality pair: green where an item's nearest target
+(e.g. the image closest to its caption) is its own partner, red where it is another item.</p>
+<p><b>Modalities</b> (map toolbar) draws every item once per modality, joined by lines; all
+modalities are mapped into the first one's space (directly where they share it, as CLIP image
+and text do, otherwise by a ridge regression on the paired items). Short lines: the item's
+modalities agree. Long lines: they disagree, or the encoders do not share a space.</p>
+
+<h3>The match lists</h3>
+<p>Select an item (click a point, or a row in a list; arrow keys walk a list).</p>
+<ul>
+<li><b>Similar items</b> ranks whole items by the weighted mean of their per-modality cosine
+similarities, over the modalities both items have. It follows the weight sliders live.</li>
+<li>The <b>grid</b> has one button per list: rows are the query modality (or <i>fused</i>),
+columns the target. Each button shows <b>#n</b>, the rank of the item's own partner among all
+targets: #1 means the caption's own image (say) is the best match. Click a button to see that
+list below, best first, with scores; the true partner is marked.</li>
+<li><b>Alignment</b> (Fusion panel): modalities from different encoders live in different
+spaces and must be mapped onto each other before they can be compared. <i>auto</i> compares
+CLIP image and text directly and fits {auto} for any other pair; the other choices force one
+method for every pair.</li>
+<li>Learned methods are fitted on a fixed, seeded 70% of the paired items. A list headed
+<i>fitted on this item</i> used the item's own pair for fitting, so its rank flatters the
+method; the other 30% give honest ranks, and only they count in the Metrics panel.</li>
+</ul>
+
+<h3>Metrics</h3>
+<p>For each modality pair, on the held-out 30%: R@k (how often the true partner is among the
+first k), MRR (mean reciprocal rank) and the median rank, next to what chance would give. When
+the dataset has a label column, label precision shows how often neighbours share the item's
+label, for each modality alone and fused with the current weights.</p>
+""".format(auto=AUTO_LEARNED.upper() if AUTO_LEARNED == "cca" else AUTO_LEARNED)
+
+
+class QtHelpDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("How to read the map and the match lists")
+        text = QTextBrowser()
+        text.setHtml(READING_GUIDE)
+        text.setOpenExternalLinks(True)
+        body_with_close(self, text, (680, 620))
+
+
+class QtAboutDialog(QDialog):
+    """Versions, the encoders in use, and whether CLIP weights are on this computer."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("About mmviewer")
+        self.controller = controller
+        self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setToolTip("Select and copy this text for a bug report.")
+        self.clip_state = "checking…"
+        body_with_close(self, self.text)
+        self.setMinimumWidth(620)
+        self._worker = None
+        self._start_clip_check()
+        self._render()
+
+    def _encoder_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        ws = self.controller.workspace
+        ids = dict(ws.table.encoders) if ws is not None else {}
+        for modality, enc in (self.controller.encoders or {}).items():
+            describe = getattr(enc, "describe", lambda e=enc: str(e))()
+            rows.append((modality, f"{escape(describe)}<br><code>{escape(getattr(enc, 'id', ''))}</code>"))
+        for modality, eid in ids.items():
+            if modality not in (self.controller.encoders or {}):
+                rows.append((modality, f"<code>{escape(eid)}</code>"))
+        return rows
+
+    def _start_clip_check(self) -> None:
+        ws = self.controller.workspace
+        if ws is not None and uses_clip(dict(ws.table.encoders)):
+            self.clip_state = "found (CLIP is in use)"
+            return
+        opts = self.controller.options
+        worker = create_worker(clip_weights_status, opts.clip_model, opts.clip_pretrained,
+                               _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_check_returned)
+        self._worker = worker
+        worker.start()
+
+    def _on_check_returned(self, value) -> None:
+        found, message = value
+        self.clip_state = ("found — " + message) if found else ("not found. " + HOW_TO_GET_CLIP)
+        try:
+            self._render()
+        except RuntimeError:  # closed meanwhile
+            pass
+
+    def _render(self) -> None:
+        versions = [("mmviewer", mmviewer.__version__), ("Qt", qVersion()), *library_versions()]
+        rows = " · ".join(f"{k}&nbsp;{escape(v)}" for k, v in versions)
+        enc = self._encoder_rows()
+        enc_html = ("".join(f"<tr><td>{m}</td><td>{d}</td></tr>" for m, d in enc)
+                    if enc else "<tr><td colspan=2>No dataset open yet.</td></tr>")
+        opts = self.controller.options
+        self.text.setText(
+            "<h3>mmviewer</h3><p>Explore multimodal alignments: images, texts and audio that "
+            "belong together.</p>"
+            f"<b>Encoders in use</b><table cellpadding=2>{enc_html}</table>"
+            f"<p><b>CLIP weights</b> ({escape(opts.clip_model)}, {escape(opts.clip_pretrained)}): "
+            f"{escape(self.clip_state)}</p>"
+            f"<p><b>Versions</b><br>{rows}</p>")
+        self.adjustSize()

@@ -1,0 +1,1 @@
+"""The map panel: points, colours, hover, selection tools, export."""

@@ -1,0 +1,208 @@
+"""What the map draws over its points: the legend, the hover card, the current-item markers.
+
+The legend and the hover card are plain widgets floating over the plot (children of the
+PlotWidget), so they stay crisp, never enter the scene's bounds and cost nothing to move. The
+markers are a few pyqtgraph items holding a handful of points each: the current item's ring, its
+partners or top matches, and the links between them, updated without touching the point layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from mmviewer.gui.map.renderer import _draw_symbol
+
+MARGIN = 8
+CARD_WIDTH = 260
+LEGEND_WIDTH = 230
+
+
+def swatch(rgb, symbol: int = 0, size: int = 14) -> QIcon:
+    """A legend icon: a filled symbol with a darker outline."""
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    c = QColor.fromRgbF(*[float(v) for v in rgb[:3]])
+    p.setBrush(c)
+    p.setPen(QPen(c.darker(160), 1.0))
+    _draw_symbol(p, size / 2, size / 2, size / 2 - 2.5, symbol)
+    p.end()
+    return QIcon(pix)
+
+
+def _frame_style(widget: QWidget) -> None:
+    pal = widget.palette()
+    bg, fg = pal.color(QPalette.ColorRole.Window), pal.color(QPalette.ColorRole.WindowText)
+    widget.setStyleSheet(
+        f"#{widget.objectName()} {{ background: rgba({bg.red()},{bg.green()},{bg.blue()},215);"
+        f" border: 1px solid rgba({fg.red()},{fg.green()},{fg.blue()},60); border-radius: 5px; }}"
+        " QToolButton { padding: 0px 2px; border: none; text-align: left; }")
+
+
+class MapLegend(QFrame):
+    """Colour key in the plot's top-right corner; clicking an entry emits its index."""
+
+    entry_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("mapLegend")
+        _frame_style(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(1)
+        self.title = QLabel(self)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.note = QLabel(self)
+        self.note.setEnabled(False)  # greyed, smaller emphasis
+        layout.addWidget(self.title)
+        layout.addWidget(self.note)
+        self._rows = QVBoxLayout()
+        self._rows.setSpacing(0)
+        layout.addLayout(self._rows)
+        self.extra = QLabel(self)
+        self.extra.setEnabled(False)
+        self.extra.setWordWrap(True)
+        self.extra.setMaximumWidth(LEGEND_WIDTH)
+        layout.addWidget(self.extra)
+        self.buttons: list[QToolButton] = []
+        self._symbols: list[QToolButton] = []
+
+    def set_entries(self, title: str, labels, colours, counts=None, note: str = "") -> None:
+        for b in self.buttons:
+            self._rows.removeWidget(b)
+            b.hide()
+            b.deleteLater()
+        self.buttons = []
+        self.title.setText(title)
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        for k, (label, rgb) in enumerate(zip(labels, colours, strict=True)):
+            if counts is not None and counts[k] == 0:
+                continue  # e.g. "not yet computed" once everything is
+            text = label if counts is None else f"{label}  ({int(counts[k]):,})"
+            b = QToolButton(self)
+            b.setAutoRaise(True)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            b.setIcon(swatch(rgb))
+            b.setIconSize(QSize(14, 14))
+            b.setText(text.replace("&", "&&"))  # a lone & would become a mnemonic underline
+            b.setToolTip(f"Select the {label} points")
+            b.clicked.connect(lambda _=False, k=k: self.entry_clicked.emit(k))
+            self._rows.addWidget(b)
+            b.show()  # children added to a visible widget are shown only later otherwise
+            self.buttons.append(b)
+        self.reposition()
+
+    def set_extra(self, text: str) -> None:
+        self.extra.setText(text)
+        self.extra.setVisible(bool(text))
+        self.reposition()
+
+    def reposition(self) -> None:
+        parent = self.parentWidget()
+        self.layout().activate()
+        self.adjustSize()
+        if parent is None:
+            return
+        self.resize(self.sizeHint().boundedTo(parent.size() - QSize(2 * MARGIN, 2 * MARGIN)))
+        self.move(parent.width() - self.width() - MARGIN, MARGIN)
+        self.raise_()
+
+
+class HoverCard(QFrame):
+    """Thumbnail and caption of the point under the cursor, placed beside it."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("mapHoverCard")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        _frame_style(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.image = QLabel(self)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setFixedWidth(CARD_WIDTH - 12)
+        layout.addWidget(self.image)
+        layout.addWidget(self.text)
+        self.row = -1
+        self.hide()
+
+    def show_row(self, row: int, html: str, image: QImage | None, at: QPoint) -> None:
+        self.row = row
+        self.text.setText(html)
+        self.text.show()
+        self.set_image(image)
+        self._place(at)
+        self.show()
+        self.raise_()
+
+    def set_image(self, image: QImage | None) -> None:
+        if image is None or image.isNull():
+            self.image.clear()
+            self.image.hide()
+        else:
+            self.image.setPixmap(QPixmap.fromImage(image))
+            self.image.show()
+        self.layout().activate()
+        self.adjustSize()
+
+    def _place(self, at: QPoint) -> None:
+        self.adjustSize()
+        parent = self.parentWidget()
+        x, y = at.x() + 16, at.y() + 16
+        if parent is not None:
+            if x + self.width() > parent.width():
+                x = at.x() - 16 - self.width()
+            if y + self.height() > parent.height():
+                y = at.y() - 16 - self.height()
+            x, y = max(0, x), max(0, y)
+        self.move(x, y)
+
+    def clear(self) -> None:
+        self.row = -1
+        self.hide()
+
+
+class Markers:
+    """The current item's ring, its partners / top matches and the links between them."""
+
+    def __init__(self, view_box, accent=(20, 20, 20)):
+        self.halo = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen("w", width=4),
+                                       brush=None, pxMode=True)
+        self.ring = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen(accent, width=2),
+                                       brush=None, pxMode=True)
+        self.partners = pg.ScatterPlotItem(size=15, symbol="d", brush=None, pxMode=True,
+                                           pen=pg.mkPen((230, 120, 0), width=2))
+        self.links = pg.PlotCurveItem(pen=pg.mkPen((230, 120, 0), width=2), connect="pairs")
+        self.hover = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen(accent, width=1),
+                                        brush=None, pxMode=True)
+        for z, item in enumerate((self.links, self.partners, self.halo, self.ring, self.hover)):
+            item.setZValue(10 + z)
+            view_box.addItem(item, ignoreBounds=True)
+
+    def set_current(self, rings: np.ndarray, partners: np.ndarray, links: np.ndarray) -> None:
+        """``rings`` (n, 2), ``partners`` (m, 2) positions; ``links`` (k, 2, 2) segments."""
+        for item in (self.halo, self.ring):
+            item.setData(pos=np.asarray(rings, float).reshape(-1, 2))
+        self.partners.setData(pos=np.asarray(partners, float).reshape(-1, 2))
+        seg = np.asarray(links, float).reshape(-1, 2)
+        self.links.setData(seg[:, 0], seg[:, 1], connect="pairs")
+
+    def set_hover(self, xy) -> None:
+        self.hover.setData(pos=np.asarray(xy, float).reshape(-1, 2))
+
+    def clear(self) -> None:
+        self.set_current(np.empty((0, 2)), np.empty((0, 2)), np.empty((0, 2, 2)))
+        self.set_hover(np.empty((0, 2)))

@@ -1,0 +1,1 @@
+"""The Matches panel: similar items and the cross-modal list grid."""

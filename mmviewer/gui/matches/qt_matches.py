@@ -1,0 +1,386 @@
+"""The Matches panel: ranked lists for the current item, re-weighted live.
+
+Top: fused "Similar items" (the recommendation view). Bottom: a grid with one button per list
+— rows are the query modality (or ``fused``), columns the target modality, each button shows
+where the true partner ranks — and the chosen list below it, headed e.g. "text → image · ridge ·
+partner rank 3 · fitted on this item".
+
+Work split (house rules 4 and 5): a new item, method or k computes the weight-independent part
+in two workers, newest request wins in each: the similar list's per-modality cosines (fast), and
+the cross-modal lists and per-modality score vectors (the first use of a learned method fits its
+aligners, which can take seconds to a minute at 100k items; the similar list does not wait for
+it). A weight change recombines the cached vectors synchronously, which is elementwise work over
+N (see :mod:`mmviewer.core.match.lists` and ``benchmarks/bench_matches.py``).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QLabel,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+from mmviewer.core.match.export import iter_all_matches, save_matches  # noqa: F401 (re-export)
+from mmviewer.core.match.lists import (
+    FUSED,
+    SIMILAR,
+    ItemMatches,
+    SimilarItems,
+    cross_pairs,
+    export_rows,
+    list_name,
+)
+from mmviewer.gui.matches.list_view import AudioDurations, MatchListView
+from mmviewer.gui.preview.thumbnails import ThumbnailCache
+
+#: Show "fitting…"/"matching…" only when a worker takes longer than this (no flicker).
+PLACEHOLDER_DELAY_MS = 150
+
+
+def _guarded(generation: int, func, *args):
+    """Worker: ``(generation, func(*args), "")``; a failure comes back as text, never raised."""
+    try:
+        return generation, func(*args), ""
+    except Exception as err:  # e.g. a failed fit: the panel shows the reason, not a traceback
+        return generation, None, f"{type(err).__name__}: {err}"
+
+
+class _Slot(QObject):
+    """One kind of background job: at most one running and one waiting; stale results dropped."""
+
+    def __init__(self, func, on_result, parent):
+        super().__init__(parent)
+        self.func, self.on_result = func, on_result
+        self.generation = 0
+        self.worker = None
+        self.pending = None
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None or self.pending is not None
+
+    def request(self, *args) -> None:
+        self.generation += 1
+        job = (self.generation, self.func, *args)
+        if self.worker is None:
+            self._start(job)
+        else:
+            self.pending = job  # newest request wins; starts when the running one ends
+
+    def cancel(self) -> None:
+        self.generation += 1
+        self.pending = None
+
+    def _start(self, job) -> None:
+        self.pending = None
+        self.worker = create_worker(_guarded, *job, _start_thread=False, _ignore_errors=True)
+        self.worker.returned.connect(self._on_worker_returned)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.start()
+
+    def _on_worker_returned(self, value) -> None:
+        generation, result, error = value
+        if generation == self.generation and self.pending is None:
+            self.on_result(result, error)
+
+    def _on_worker_finished(self) -> None:
+        self.worker = None
+        if self.pending is not None:
+            self._start(self.pending)
+
+
+class QtMatches(QWidget):
+    """Match lists of ``state.current``; see the module docstring."""
+
+    similar_ready = Signal()  # the similar list of a new item / k is drawn
+    lists_ready = Signal()  # every list of the newest item / method / k request is drawn
+    reweighted = Signal()  # the weight-dependent lists were redrawn after a weight change
+
+    def __init__(self, state, controller, thumbnails=None, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.controller = controller
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(controller, parent=self)
+        self.durations = AudioDurations(controller, self)
+        self.similar: SimilarItems | None = None  # the similar list's cached scorer
+        self.data: ItemMatches | None = None  # cross lists and score vectors for data.row
+        self.cross_lists: dict[tuple[str, str], object] = {}
+        self.similar_list = None
+        self.fused_lists: dict[str, object] = {}
+        self.shown = ""  # name of the list in the lower view, e.g. "text→image"
+        self._similar_slot = _Slot(lambda ws, row: ws.similar_items(row), self._on_similar_result, self)
+        self._lists_slot = _Slot(lambda ws, row, method, k: ws.item_matches(row, method, k),
+                                  self._on_lists_result, self)
+        self._waiting: set[str] = set()
+        self._fitted: set[tuple[str, str, str]] = set()
+        self._timer = QTimer(self, singleShot=True, interval=PLACEHOLDER_DELAY_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+        self.similar_header = QLabel("Similar items")
+        self.similar_header.setToolTip("Items most similar to the current one under the fused "
+                                       "similarity (the weight sliders); updates live while you drag.")
+        self.similar_view = MatchListView(controller, self.thumbnails, self.durations)
+        self.grid_box = QWidget()
+        self.grid = QGridLayout(self.grid_box)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(2)
+        self.grid_box.setStyleSheet(
+            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+            " font-weight: bold; border-radius: 3px; }")
+        self.buttons: dict[str, QToolButton] = {}
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.pair_header = QLabel()
+        self.pair_header.setWordWrap(True)
+        self.pair_header.setToolTip("The list shown below: query → target modality, the alignment "
+                                    "method, and the rank of the item's own (true partner) media.")
+        self.pair_view = MatchListView(controller, self.thumbnails, self.durations)
+        for view in (self.similar_view, self.pair_view):
+            view.row_chosen.connect(self._on_view_row_chosen)
+            view.row_focused.connect(self._on_view_row_focused)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.similar_header)
+        top_layout.addWidget(self.similar_view)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        caption = QLabel("<b>Cross-modal matches</b> — rows: query, columns: target; "
+                         "#n = rank of the true partner")
+        caption.setWordWrap(True)
+        caption.setToolTip("Click a cell to show that list. 'fused' ranks each target by the "
+                           "weighted mean over this item's modalities.")
+        bottom_layout.addWidget(caption)
+        bottom_layout.addWidget(self.grid_box)
+        bottom_layout.addWidget(self.pair_header)
+        bottom_layout.addWidget(self.pair_view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        state.events.current.connect(self._on_state_current)
+        state.events.method.connect(self._on_state_method)
+        state.events.k.connect(self._on_state_k)
+        state.events.weights.connect(self._on_state_weights)
+        controller.table_ready.connect(self._on_controller_table_ready)
+        if controller.workspace is not None:
+            self._on_controller_table_ready()
+
+    # -- the list grid --------------------------------------------------------------------------
+    def _modalities(self) -> list[str]:
+        ws = self.controller.workspace
+        return list(ws.table.modalities) if ws is not None else []
+
+    def _build_grid(self) -> None:
+        for button in self.buttons.values():
+            self.group.removeButton(button)
+        while self.grid.count():
+            self.grid.takeAt(0).widget().deleteLater()
+        self.buttons = {}
+        mods = self._modalities()
+        corner = QLabel("query ↓  target →")
+        corner.setToolTip("Each row is the modality of the current item used as the query; each "
+                          "column the modality of the items it is matched against.")
+        self.grid.addWidget(corner, 0, 0)
+        for j, tgt in enumerate(mods):
+            self.grid.addWidget(QLabel(tgt, alignment=Qt.AlignmentFlag.AlignCenter), 0, j + 1)
+        for i, q in enumerate([*mods, FUSED]):
+            self.grid.addWidget(QLabel(q), i + 1, 0)
+            for j, tgt in enumerate(mods):
+                if q == tgt:
+                    self.grid.addWidget(QLabel("—", alignment=Qt.AlignmentFlag.AlignCenter), i + 1, j + 1)
+                    continue
+                name = list_name(q, tgt)
+                button = QToolButton(text="·", checkable=True, autoRaise=False)
+                button.setMinimumWidth(56)
+                button.clicked.connect(lambda _=False, n=name: self.show_list(n))
+                self.group.addButton(button)
+                self.grid.addWidget(button, i + 1, j + 1)
+                self.buttons[name] = button
+        names = list(self.buttons)
+        preferred = list_name("text", "image")
+        self.shown = self.shown if self.shown in names else (preferred if preferred in names else (names or [""])[0])
+        if self.shown:
+            self.buttons[self.shown].setChecked(True)
+        self._describe_buttons()
+
+    def _describe_buttons(self) -> None:
+        for name, button in self.buttons.items():
+            q, tgt = name.split("→")
+            lst = self._list(name)
+            rank = None if lst is None else lst.partner_rank
+            button.setText("·" if lst is None else (f"#{rank}" if rank else "–"))
+            what = (f"{tgt} matches for the weighted mean over this item's modalities" if q == FUSED
+                    else f"{tgt} matches for this item's {q}")
+            extra = "" if lst is None else (f" ({lst.method}); true partner at rank {rank}" if rank
+                                            else f" ({lst.method}); {lst.note or 'no partner rank'}")
+            button.setToolTip(f"{q} → {tgt}: {what}{extra}. Click to show the list.")
+
+    def _list(self, name: str):
+        q, tgt = name.split("→")
+        return self.fused_lists.get(tgt) if q == FUSED else self.cross_lists.get((q, tgt))
+
+    def show_list(self, name: str) -> None:
+        """Show list ``name`` (e.g. ``"text→image"`` or ``"fused→audio"``) in the lower view."""
+        if name not in self.buttons:
+            raise KeyError(f"no list {name!r}; have {sorted(self.buttons)}")
+        self.shown = name
+        self.buttons[name].setChecked(True)
+        self._draw_pair()
+
+    # -- requests -------------------------------------------------------------------------------
+    def _on_controller_table_ready(self) -> None:
+        self.similar, self.data = None, None
+        self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
+        self._fitted.clear()
+        self._build_grid()
+        self._request(similar=True, lists=True)
+
+    def _on_state_current(self, _row) -> None:
+        self._request(similar=True, lists=True)
+
+    def _on_state_method(self, _method) -> None:
+        self._request(similar=False, lists=True)
+
+    def _on_state_k(self, _k) -> None:
+        self._request(similar=True, lists=True)
+
+    def _request(self, similar: bool, lists: bool) -> None:
+        ws, row = self.controller.workspace, self.state.current
+        if ws is None or not 0 <= row < ws.table.n_items:
+            self._timer.stop()
+            self._similar_slot.cancel()
+            self._lists_slot.cancel()
+            self._waiting.clear()
+            self.similar, self.data = None, None
+            self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
+            self._describe_buttons()
+            for view in (self.similar_view, self.pair_view):
+                view.show_message("select an item to see its matches")
+            self.similar_header.setText("Similar items")
+            self.pair_header.setText("")
+            return
+        if similar:
+            self._waiting.add(SIMILAR)
+            self._similar_slot.request(ws, row)
+        if lists:
+            self._waiting.add("lists")
+            self._lists_slot.request(ws, row, self.state.method, self.state.k)
+        self._timer.start()
+
+    def _on_timer_timeout(self) -> None:
+        """A worker is taking a while: say so instead of showing the previous item's lists."""
+        if SIMILAR in self._waiting:
+            self.similar_view.show_message("matching…")
+        if "lists" not in self._waiting:
+            return
+        ws, method = self.controller.workspace, self.state.method
+        fits = sorted({resolved for q, tgt in cross_pairs(self._modalities())
+                       if (resolved := ws.resolve_method(q, tgt, method)) != "none"
+                       and (q, tgt, resolved) not in self._fitted})
+        text = (f"fitting {', '.join(fits)}… (the first use of a method fits its aligners: seconds, "
+                "up to a minute for 100k items)" if fits else "matching…")
+        self.pair_view.show_message(text)
+        for button in self.buttons.values():
+            button.setText("…")
+
+    def _on_similar_result(self, similar: SimilarItems | None, error: str) -> None:
+        self._waiting.discard(SIMILAR)
+        if similar is None:
+            self.similar_view.show_message(f"could not compute similar items: {error}")
+        else:
+            self.similar = similar
+            self._draw_similar()
+        self.similar_ready.emit()
+        self._maybe_ready()
+
+    def _on_lists_result(self, data: ItemMatches | None, error: str) -> None:
+        self._waiting.discard("lists")
+        if data is None:
+            self.pair_view.show_message(f"could not compute matches: {error}")
+        else:
+            self.data = data
+            self.cross_lists = dict(data.cross)
+            for (q, tgt), lst in data.cross.items():
+                if (q, tgt) not in data.errors:
+                    self._fitted.add((q, tgt, lst.method))
+            self.fused_lists = data.fused_all(self.state.weight_map)
+            self._describe_buttons()
+            self._draw_pair()
+        self._maybe_ready()
+
+    def _maybe_ready(self) -> None:
+        if not self._waiting:
+            self._timer.stop()
+            self.lists_ready.emit()
+
+    # -- weights (synchronous, elementwise) -----------------------------------------------------
+    def _on_state_weights(self, _weights) -> None:
+        row = self.state.current
+        if self.similar is not None and self.similar.row == row:
+            self._draw_similar()
+        if self.data is not None and self.data.row == row:
+            self.fused_lists = self.data.fused_all(self.state.weight_map)
+            self._describe_buttons()
+            if self.shown.startswith(FUSED):
+                self._draw_pair()
+        self.reweighted.emit()
+
+    def _draw_similar(self) -> None:
+        self.similar_list = self.similar.matches(self.state.weight_map, self.state.k)
+        modalities = self._modalities()
+        active = " · ".join(f"{m} {w:g}" for m, w in self.state.weights if m in modalities)
+        self.similar_header.setText(f"<b>Similar items</b> — fused ({active})")
+        self.similar_view.show_matches(self.similar_list, "item")
+
+    def _draw_pair(self) -> None:
+        lst = self._list(self.shown) if self.shown else None
+        if lst is None:
+            return
+        q, tgt = self.shown.split("→")
+        parts = [f"<b>{q} → {tgt}</b>", lst.method]
+        if lst.partner_rank is not None:
+            parts.append(f"partner rank {lst.partner_rank}")
+        if lst.in_training:
+            parts.append("fitted on this item")
+        self.pair_header.setText(" · ".join(parts))
+        self.pair_view.show_matches(lst, tgt)
+
+    # -- user choices -----------------------------------------------------------------------------
+    def _on_view_row_chosen(self, row: int) -> None:
+        self.state.current = row
+
+    def _on_view_row_focused(self, row: int) -> None:
+        self.state.selection = (row,)
+
+    # -- export ---------------------------------------------------------------------------------
+    def rows_for_export(self) -> list[dict]:
+        """Every list of the current item, one dict per entry: ``query_id``, ``list``, ``rank``,
+        ``match_id``, ``score``, ``is_partner`` (empty while the lists are being computed; see
+        :func:`iter_all_matches` for the same over all items)."""
+        if (self.data is None or self.similar is None or self._waiting
+                or not self.data.row == self.similar.row == self.state.current):
+            return []  # still computing: the lists would not belong to one item
+        ids = self.controller.workspace.table.ids
+        qid = str(ids[self.data.row])
+        rows = export_rows(qid, SIMILAR, self.similar_list, ids)
+        for (q, tgt), lst in self.cross_lists.items():
+            rows += export_rows(qid, list_name(q, tgt), lst, ids)
+        for tgt, lst in self.fused_lists.items():
+            rows += export_rows(qid, list_name(FUSED, tgt), lst, ids)
+        return rows
+
+    def cross_pairs(self) -> list[tuple[str, str]]:
+        return cross_pairs(self._modalities())

@@ -1,0 +1,1 @@
+"""The small side panels (fusion, metrics, text query) and the panel registry."""

@@ -1,0 +1,1 @@
+"""The Preview panel: image, text and audio of the current item; thumbnails."""

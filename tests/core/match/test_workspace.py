@@ -1,0 +1,126 @@
+"""Workspace: cross-modal lists with partner ranks, fused lists, methods, line-mode points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmviewer.core.data.table import EmbeddingTable, l2_normalise
+from mmviewer.core.match.workspace import Workspace, encoder_space
+
+
+def planted(n=60, seed=0):
+    """image and text share a CLIP-like space; audio is a rotated, lower-dim view."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n, 16))
+    image = base + 0.05 * rng.standard_normal((n, 16))
+    text = base + 0.05 * rng.standard_normal((n, 16))
+    audio = base[:, :12] @ np.linalg.qr(rng.standard_normal((12, 12)))[0] + 0.05 * rng.standard_normal((n, 12))
+    ids = [f"i{j}" for j in range(n)]
+    present = {m: np.ones(n, bool) for m in ("image", "text", "audio")}
+    present["audio"][:3] = False
+    audio[:3] = 0
+    table = EmbeddingTable(
+        np.array(ids, dtype=object),
+        {"image": l2_normalise(image), "text": l2_normalise(text), "audio": l2_normalise(audio)},
+        present,
+        {"image": "clip/ViT-B-32/openai/image", "text": "clip/ViT-B-32/openai/text", "audio": "mfcc40"},
+    )
+    return table
+
+
+def test_auto_method_is_zero_shot_only_within_a_shared_space():
+    ws = Workspace(planted())
+    assert encoder_space("clip/x/y/image") == encoder_space("clip/x/y/text")
+    assert ws.resolve_method("image", "text", "auto") == "none"
+    assert ws.resolve_method("audio", "image", "auto") == "cca"
+    assert ws.resolve_method("audio", "image", "cca") == "cca"
+
+
+def test_cross_matches_rank_the_true_partner_first():
+    t = planted()
+    ws = Workspace(t)
+    m = ws.cross_matches(10, "text", "image", "auto", k=5)
+    assert m.method == "none" and m.rows[0] == 10 and m.partner_rank == 1 and m.is_partner(0)
+    assert np.all(np.diff(m.scores) <= 0)
+    learned = ws.cross_matches(20, "audio", "image", "auto", k=5)
+    assert learned.method == "cca" and learned.partner_rank is not None
+    # Items without audio never appear as audio targets; asking from one gives a note.
+    to_audio = ws.cross_matches(10, "image", "audio", "ridge", k=59)
+    assert not set(to_audio.rows) & {0, 1, 2}
+    assert ws.cross_matches(0, "audio", "image", "ridge").note == "this item has no audio"
+
+
+def test_training_membership_is_reported_and_split_is_seeded():
+    ws = Workspace(planted())
+    _, train, test = ws.aligner("audio", "image", "ridge")
+    assert ws.cross_matches(int(train[0]), "audio", "image", "ridge").in_training
+    assert not ws.cross_matches(int(test[0]), "audio", "image", "ridge").in_training
+    _, train2, _ = Workspace(planted()).aligner("audio", "image", "ridge")
+    assert np.array_equal(train, train2)
+
+
+def test_similar_excludes_itself_and_follows_weights():
+    t = planted()
+    ws = Workspace(t)
+    a = ws.similar(5, {"image": 1, "text": 1, "audio": 1}, k=10)
+    assert 5 not in a.rows and len(a.rows) == 10
+    only_image = ws.similar(5, {"image": 1, "text": 0, "audio": 0}, k=3)
+    expected = np.argsort(-(t.vectors["image"] @ t.vectors["image"][5]))[1:4]
+    assert list(only_image.rows) == list(expected)
+
+
+def test_fused_matches_use_each_modality_through_its_alignment():
+    ws = Workspace(planted())
+    m = ws.fused_matches(30, {"image": 0, "text": 1, "audio": 1}, "image", "auto", k=5)
+    assert m.rows[0] == 30 and m.partner_rank == 1
+    with pytest.raises(ValueError):
+        ws.fused_matches(30, {"image": -1}, "image", "auto")
+
+
+def test_modality_points_cover_every_present_media():
+    t = planted()
+    vecs, rows, which = Workspace(t).modality_points()
+    assert len(vecs) == 60 + 60 + 57
+    assert (np.bincount(which) == [60, 60, 57]).all()
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+
+
+def test_too_few_pairs_is_a_clear_error():
+    t = planted().subset(np.arange(3, 6))
+    with pytest.raises(ValueError, match="at least 4"):
+        Workspace(t).aligner("audio", "image", "ridge")
+
+
+def test_free_query_vector_finds_its_item_through_every_weighted_modality():
+    t = planted()
+    ws = Workspace(t)
+    q = t.vectors["text"][42]
+    rows, scores = ws.query_vector(q, "text", {"image": 1, "text": 0, "audio": 0}, "auto", k=3)
+    assert rows[0] == 42 and np.all(np.diff(scores) <= 0)
+    rows, _ = ws.query_vector(q, "text", {"image": 0, "text": 0, "audio": 1}, "auto", k=3)
+    assert 42 in rows  # via the learned text -> audio alignment
+
+
+def test_symmetric_methods_fit_each_unordered_pair_once():
+    ws = Workspace(planted())
+    forward, train, _ = ws.aligner("audio", "image", "cca")
+    backward, train2, _ = ws.aligner("image", "audio", "cca")
+    assert np.array_equal(train, train2)
+    x = ws.table.vectors["image"][:5]
+    np.testing.assert_allclose(backward.transform_a(x), forward.transform_b(x))
+    assert backward.correlations_ is forward.correlations_
+    assert ws.aligner("audio", "image", "ridge")[0] is not ws.aligner("image", "audio", "ridge")[0]
+
+
+def test_pair_metrics_reuse_the_cached_fit_and_equal_a_fresh_evaluation():
+    from mmviewer.core.evaluate.evaluation import evaluate, pair_metrics
+
+    t = planted()
+    ws = Workspace(t)
+    model = ws.aligner("audio", "text", "cca")[0]
+    got = pair_metrics(ws, "audio", "text", "auto")
+    assert ws.aligner("audio", "text", "cca")[0] is model
+    fresh = evaluate(t, "audio", "text", method="cca", test_size=0.3, random_state=0)
+    for key in ("recall@1", "recall@10", "mrr", "median_rank", "n_test", "modality_gap"):
+        assert got[key] == fresh[key], key

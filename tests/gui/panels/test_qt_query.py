@@ -1,0 +1,75 @@
+"""The Text query panel: Enter searches, hits fill the list and the map highlight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from mmviewer.core.data.media import Loaded
+from mmviewer.gui.panels.qt_query import QtQuery
+
+WAIT = 30_000
+
+
+class StubTextEncoder:
+    """Embeds any text as item05's text vector (the table's text space)."""
+
+    modality = "text"
+
+    def __init__(self, vector):
+        self.vector = np.asarray(vector, np.float32)
+        self.seen = []
+
+    def prepare(self, ref):
+        return Loaded(ref.text)
+
+    def encode(self, texts):
+        self.seen.extend(texts)
+        return np.stack([self.vector for _ in texts])
+
+
+@pytest.fixture
+def panel(qtbot, controller):
+    controller.encoders["text"] = StubTextEncoder(controller.workspace.table.vectors["text"][5])
+    widget = QtQuery(controller.state, controller)
+    qtbot.addWidget(widget)
+    widget.resize(400, 500)
+    widget.show()
+    return widget
+
+
+def test_enter_runs_the_query_and_highlights_hits(qtbot, panel, controller):
+    panel.edit.setText("a blue thing")
+    with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
+        qtbot.keyClick(panel.edit, Qt.Key.Key_Return)
+    assert controller.encoders["text"].seen == ["a blue thing"]
+    assert 5 in controller.state.highlight
+    assert panel.results.count() == len(controller.state.highlight) >= 1
+    assert panel.results.item(0).data(Qt.ItemDataRole.UserRole) == 5
+    assert "hit" in panel.status.text()
+
+
+def test_clicking_a_hit_selects_it_and_clear_resets(qtbot, panel, controller):
+    with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
+        panel.search("anything")
+    item = panel.results.item(1)
+    rect = panel.results.visualItemRect(item)
+    qtbot.mouseClick(panel.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert controller.state.current == item.data(Qt.ItemDataRole.UserRole)
+    panel.clear_button.click()
+    assert controller.state.highlight == () and panel.results.count() == 0
+
+
+def test_without_a_text_encoder_the_panel_says_why(qtbot, panel, controller):
+    del controller.encoders["text"]
+    with qtbot.waitSignal(controller.notice, timeout=WAIT):
+        panel.search("red")
+    assert "text encoder" in panel.status.text()
+    assert controller.state.highlight == ()
+
+
+def test_every_control_explains_itself(panel):
+    for widget in (panel.edit, panel.search_button, panel.clear_button, panel.results):
+        assert widget.toolTip()
+    assert "CLIP" in panel.edit.toolTip() and "TF-IDF" in panel.edit.toolTip()
