@@ -145,10 +145,10 @@ def run_until(predicate, timeout_s: float) -> float | None:
 # -- measurements -----------------------------------------------------------------------------------
 def measure_import(window, folder: Path, options) -> dict:
     events: dict[str, float] = {}
-    ctrl = window.controller
+    model = window.model
     t0 = time.perf_counter()
-    ctrl.table_ready.connect(lambda: events.setdefault("table_ready", time.perf_counter() - t0))
-    ctrl.layout_ready.connect(
+    model.table_ready.connect(lambda: events.setdefault("table_ready", time.perf_counter() - t0))
+    model.layout_ready.connect(
         lambda _p, kind: kind == "umap" and events.setdefault("umap", time.perf_counter() - t0))
     beat = Heartbeat()
     beat.start()
@@ -157,7 +157,7 @@ def measure_import(window, folder: Path, options) -> dict:
     embed_gaps = list(beat.gaps)
     run_until(lambda: "umap" in events, 600)
     beat.timer.stop()
-    n = ctrl.workspace.table.n_items if ctrl.workspace is not None else 0
+    n = model.workspace.table.n_items if model.workspace is not None else 0
     return {"items": n, "import_s": round(events.get("table_ready", float("nan")), 2),
             "to_umap_s": round(events.get("umap", float("nan")), 2),
             "until_table": beat.summary(embed_gaps), "until_umap": beat.summary()}
@@ -169,7 +169,7 @@ def _similar_scores(panel):
 
 
 def measure_slider(window, trials: int = 5) -> dict:
-    ctrl, state = window.controller, window.controller.state
+    model, state = window.model, window.model.state
     panel = window.panels.get("matches")
     slider = window.panels["fusion"].sliders.get("image") or next(iter(window.panels["fusion"].sliders.values()))
     state.current = 0
@@ -178,7 +178,7 @@ def measure_slider(window, trials: int = 5) -> dict:
     if run_until(lambda: bool(_similar_scores(panel)), 300) is None:
         return {"error": "the match lists never appeared"}
     umaps: list[float] = []
-    ctrl.layout_ready.connect(lambda _p, kind: kind == "umap" and umaps.append(time.perf_counter()))
+    model.layout_ready.connect(lambda _p, kind: kind == "umap" and umaps.append(time.perf_counter()))
     lists_ms, map_s = [], []
     for i in range(trials):
         before = _similar_scores(panel)
@@ -216,7 +216,7 @@ from mmviewer.gui.main_window import MainWindow
 t_import = time.perf_counter()
 window = MainWindow(settings=QSettings({ini!r}, QSettings.Format.IniFormat))
 window.show()
-window.controller.layouts.warm_up()  # as run_gui does
+window.model.layouts.warm_up()  # as run_gui does
 t_show = time.perf_counter()
 def ready():
     print(json.dumps({{"imports_s": t_import - t0, "window_s": t_show - t_import,

@@ -5,12 +5,12 @@
     python benchmarks/bench_layout.py --json     # one JSON object on stdout
 
 A synthetic clustered table (image 512-d, text 512-d, audio 80-d with 5% missing) goes through
-what the app does (``gui/controller.layout_job``), with UMAP in a
+what the app does (``gui/model.layout_job``), with UMAP in a
 :class:`~mmviewer.core.layout.service.LayoutService` child that was warmed up first (the app
 warms it at start-up):
 
 * ``first_layout_ratio`` = median time of :func:`fused_pca_2d` on a table with nothing cached
-  (the instant PCA map the controller shows first; 5 calls) / median time of the cold UMAP
+  (the instant PCA map the model shows first; 5 calls) / median time of the cold UMAP
   (``service.umap(x)``, spectral init, not counting its input ``fused_layout_input``; 2 runs,
   1 with --quick). Target <= 0.02. The cold UMAP input's own time is reported beside it.
 * ``warm_layout_ratio`` = median of (``fused_layout_input`` with new weights + ``service.umap(x2,
@@ -36,7 +36,7 @@ W3 = {"image": 0.6, "text": 1.0, "audio": 0.3}
 
 
 def warm_settings() -> tuple[int, int]:
-    """``(epochs, max_fit)`` of the controller's warm re-layout."""
+    """``(epochs, max_fit)`` of the model's warm re-layout."""
     from mmviewer.core.app.jobs import WARM_EPOCHS, WARM_MAX_FIT
 
     return int(WARM_EPOCHS), int(WARM_MAX_FIT)

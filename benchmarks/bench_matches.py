@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     from mmviewer.gui.matches.qt_matches import QtMatches
 
     class Controller(QObject):
-        """The part of AppController the panel uses (no layout or metrics jobs competing)."""
+        """The part of AppModel the panel uses (no layout or metrics jobs competing)."""
 
         table_ready = Signal()
 
@@ -101,11 +101,11 @@ def main(argv=None) -> int:
     make_s = time.perf_counter() - t0
     ws = Workspace(table)
     state = ViewState()
-    controller = Controller(ws)
-    panel = QtMatches(state, controller)
+    model = Controller(ws)
+    panel = QtMatches(state, model)
     panel.resize(500, 800)
     state.reset(table.modalities)
-    controller.table_ready.emit()
+    model.table_ready.emit()
 
     def wait_lists(row_or_method):
         done = []

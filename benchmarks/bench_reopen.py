@@ -9,13 +9,13 @@ N items (a tiny PNG and a one-line .txt each, 100 sub-folders), whose store alre
 synthetic vectors keyed by the files' real content hashes for the encoders the GUI would choose
 (CLIP ViT-B-32 image + text; ``pretrained="random"`` stands in for the real weights, same ids
 scheme, no download), a filled hash cache (``files.parquet``) and the saved map (``layout.npz``,
-written with the controller's own helper). No encoder runs.
+written with the model's own helper). No encoder runs.
 
 Measured, each in a fresh process:
 
-* ``reopen_100k_s`` -- the GUI path, offscreen: ``AppController.open_path`` (scan, encoder
+* ``reopen_100k_s`` -- the GUI path, offscreen: ``AppModel.open_path`` (scan, encoder
   choice, the embedding job with every vector cached, ``set_table``) until
-  ``layout_ready(positions, "cached")``. The application's imports (Qt, the controller) happen
+  ``layout_ready(positions, "cached")``. The application's imports (Qt, the model) happen
   before the clock starts, as they do at start-up. Target <= 2 s.
 * ``..._abs.core`` -- the same work without Qt, phase by phase (scan, encoder construction, job,
   cached-layout read), to show where the time goes.
@@ -113,29 +113,29 @@ def ensure(n: int) -> dict:
 
 
 def measure_gui(data: Path, until_done: bool = False) -> dict:
-    """In a fresh process: open with the controller until the cached map is shown (or, with
+    """In a fresh process: open with the model until the cached map is shown (or, with
     ``until_done``, until the embedding job has finished and saved the quick-reopen snapshot,
     as the first open of a dataset in the app does)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from mmviewer.core.app.model import AppModel
     from mmviewer.core.embed.options import EmbedOptions
-    from mmviewer.gui.controller import AppController
 
     app = QApplication.instance() or QApplication([])
-    controller = AppController()
+    model = AppModel()
     events: dict[str, float] = {}
     t0 = time.perf_counter()
 
     def mark(name):
         events.setdefault(name, time.perf_counter() - t0)
 
-    controller.opened.connect(lambda _d: mark("opened"))
-    controller.table_ready.connect(lambda: mark("table_ready"))
-    controller.layout_ready.connect(lambda _p, kind: mark(f"layout_{kind}"))
-    controller.embedding_done.connect(lambda: mark("embedding_done"))
+    model.opened.connect(lambda _d: mark("opened"))
+    model.table_ready.connect(lambda: mark("table_ready"))
+    model.layout_ready.connect(lambda _p, kind: mark(f"layout_{kind}"))
+    model.embedding_done.connect(lambda: mark("embedding_done"))
     t0 = time.perf_counter()
-    controller.open_path(data, EmbedOptions(**OPTIONS))
+    model.open_path(data, EmbedOptions(**OPTIONS))
     deadline = time.monotonic() + 300
     def finished() -> bool:
         if until_done:
@@ -145,9 +145,9 @@ def measure_gui(data: Path, until_done: bool = False) -> dict:
     while not finished() and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.002)
-    n = controller.workspace.table.n_items if controller.workspace else 0
-    stats = controller.result.stats if controller.result else {}
-    controller.shutdown(2.0)
+    n = model.workspace.table.n_items if model.workspace else 0
+    stats = model.result.stats if model.result else {}
+    model.shutdown(2.0)
     return {"events_s": {k: rounded(v) for k, v in events.items()}, "n_items": n,
             "cached": stats.get("cached"), "computed": stats.get("computed"),
             "job_s": stats.get("seconds"), "peak_rss_bytes": benchlib.peak_rss_bytes()}
@@ -221,7 +221,7 @@ def main(argv=None) -> int:
         "reopen_100k_s": shown,
         "reopen_100k_s_abs": {"n_items": n, "gui": gui, "core": core, "setup": setup,
                               "first_open": first_open,
-                              "what": "GUI controller offscreen, open_path -> layout_ready(cached): "
+                              "what": "GUI model offscreen, open_path -> layout_ready(cached): "
                                       "the last session's snapshot is shown while the folder is "
                                       "re-checked in the background ('core' times that re-check)"},
         "machine": machine(),

@@ -20,17 +20,20 @@ EXIT_USAGE, EXIT_NOTHING, EXIT_INTERRUPTED = 2, 1, 130
 
 
 def _add_encoder_options(p: argparse.ArgumentParser) -> None:
+    from mmviewer.core.embed.options import EmbedOptions
+
+    defaults = EmbedOptions()  # one source of default options, for the CLI and the GUI
     g = p.add_argument_group("encoders")
     g.add_argument("--offline", action="store_true",
                    help="use only the offline encoders (TF-IDF text, pixel image, MFCC audio): no weights, no network")
-    g.add_argument("--clip-model", default="ViT-B-32", help="open_clip model name (default: %(default)s)")
-    g.add_argument("--clip-pretrained", default="openai", metavar="TAG|PATH|local-dir:DIR",
+    g.add_argument("--clip-model", default=defaults.clip_model, help="open_clip model name (default: %(default)s)")
+    g.add_argument("--clip-pretrained", default=defaults.clip_pretrained, metavar="TAG|PATH|local-dir:DIR",
                    help="pretrained tag (Hugging Face hub cache), a local checkpoint file, or local-dir:DIR "
                         "(default: %(default)s)")
-    g.add_argument("--audio", default="mfcc", choices=("mfcc", "logmel"), help="audio encoder (default: %(default)s)")
+    g.add_argument("--audio", default=defaults.audio, choices=("mfcc", "logmel"), help="audio encoder (default: %(default)s)")
     g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA when present)")
     g.add_argument("--batch-size", type=int, default=None, help="encoder batch size")
-    g.add_argument("--max-audio-seconds", type=float, default=60.0,
+    g.add_argument("--max-audio-seconds", type=float, default=defaults.max_audio_seconds,
                    help="decode at most this much of each clip (default: %(default)s)")
     g.add_argument("--workers", type=int, default=None,
                    help="decoding workers (default: CPU count, max 4); with --engine dask, local worker processes")
@@ -265,4 +268,4 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mmviewer.gui.app import run_gui
 
-    return run_gui(args)
+    return run_gui(args.folder, args.demo, options_from_args(args))

@@ -1,6 +1,6 @@
-"""Start the GUI: ``run_gui(args)`` builds the QApplication and the main window and opens
-``args.folder`` or the demo (``args.demo``) with the remembered encoder options, overridden by
-any encoder option given on the command line.
+"""Start the GUI: ``run_gui(folder, demo, options)`` builds the QApplication and the main
+window and opens ``folder`` or the demo with the remembered encoder options, overridden by any
+encoder option given on the command line.
 
 When Qt cannot start (no display, missing xcb libraries) it says why and how to fix it, on
 stderr and in a plain dialog when one can be shown, and returns a non-zero exit code instead of
@@ -13,6 +13,8 @@ import os
 import sys
 import traceback
 from pathlib import Path
+
+from mmviewer.core.embed.options import EmbedOptions
 
 EXIT_NO_QT = 3
 XCB_FIX = ("sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 "
@@ -105,14 +107,13 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(antialias=False, background="w", foreground="k", useOpenGL=False)
 
 
-def cli_options(args):
-    """Remembered encoder options, with the fields the command line set explicitly on top."""
-    from mmviewer.cli import build_parser, options_from_args
+def effective_options(cli: EmbedOptions | None):
+    """Remembered encoder options, with the fields the command line set away from the
+    defaults on top."""
     from mmviewer.gui.settings import app_settings, load_options, merge_cli_options
 
-    defaults = options_from_args(build_parser().parse_args([]))
-    cli = options_from_args(args)
-    return merge_cli_options(load_options(app_settings(), defaults), cli, defaults)
+    defaults = EmbedOptions()
+    return merge_cli_options(load_options(app_settings(), defaults), cli or defaults, defaults)
 
 
 def _install_excepthook(window) -> None:
@@ -138,21 +139,29 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
-def _close_on_sigint(window) -> None:
-    """Ctrl+C in the terminal closes the window normally (the session is saved)."""
+def _close_on_signals(window) -> None:
+    """Ctrl+C in the terminal, SIGTERM (``kill``, a logout) and SIGHUP (the terminal closed)
+    close the window normally: the session is saved and every job stopped."""
     import signal
 
     from PySide6.QtCore import QTimer
 
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close))
     # Python runs signal handlers only between bytecodes: wake the interpreter now and then.
     timer = QTimer(window, interval=250)
     timer.timeout.connect(lambda: None)
     timer.start()
 
 
-def run_gui(args) -> int:
-    """Open the main window (and ``args.folder`` or the demo); returns the exit code."""
+def run_gui(folder: str | None = None, demo: bool = False,
+            options: EmbedOptions | None = None) -> int:
+    """Open the main window (and ``folder`` or the demo); returns the exit code.
+
+    ``options`` are the encoder options the command line gave (fields left at their defaults
+    fall back to the remembered ones).
+    """
     problem = qt_startup_problem()
     if problem:
         report_startup_failure(problem)
@@ -164,17 +173,28 @@ def run_gui(args) -> int:
         return EXIT_NO_QT
     from mmviewer.gui.main_window import MainWindow
 
-    options = cli_options(args)
+    options = effective_options(options)
     window = MainWindow(options=options)
     _install_excepthook(window)
-    _close_on_sigint(window)
+    _close_on_signals(window)
     window.show()
     # Start the layout child now (in the background): numba compiles UMAP there, and the
     # forkserver it comes from preloads the audio features for decoding workers.
-    window.controller.layouts.warm_up()
-    folder = getattr(args, "folder", None)
+    window.model.layouts.warm_up()
     if folder:
         window.open_path(folder, options)
-    elif getattr(args, "demo", False):
+    elif demo:
         window.open_demo(options)
-    return app.exec()
+    code = app.exec()
+    return exit_now(code, clean=window.clean_exit)
+
+
+def exit_now(code: int, clean: bool) -> int:
+    """Leave at once when a job could not be stopped in time (a long BLAS call cannot be
+    interrupted): the session is saved and helper processes die with us, so nothing is lost by
+    skipping the interpreter's teardown, which would wait for those threads."""
+    if clean:
+        return code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -10,8 +10,6 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from superqt.utils import create_worker
-
 from mmviewer.core.app.state import Notice
 from mmviewer.core.encoders.info import HOW_TO_GET_CLIP, clip_weights_status
 
@@ -32,7 +30,7 @@ def demo_folder() -> Path | None:
 def open_demo(window, options) -> None:
     """Open the demo in ``window`` with CLIP when its weights are cached, else offline."""
     folder = demo_folder()
-    notice = window.controller.notice
+    notice = window.model.notice
     if folder is None:
         notice.emit(Notice("The demo dataset is not installed (resources/demo/data.csv is "
                            "missing next to the mmviewer package).", "error"))
@@ -56,9 +54,6 @@ def open_demo(window, options) -> None:
             "this computer, so the offline encoders are used. How to get them: Details…",
             "warning", details=[HOW_TO_GET_CLIP, "", message]))
 
-    worker = create_worker(clip_weights_status, options.clip_model, options.clip_pretrained,
-                           _start_thread=False, _ignore_errors=True)
-    worker.returned.connect(on_checked)
-    worker.errored.connect(lambda err: on_checked((False, str(err))))
-    window._demo_check = worker  # keep it alive
-    worker.start()
+    window.model.jobs.submit("demo-weights-check", clip_weights_status, options.clip_model,
+                             options.clip_pretrained, on_result=on_checked,
+                             on_error=lambda err: on_checked((False, str(err))))

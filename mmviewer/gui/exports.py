@@ -1,9 +1,9 @@
 """File → Export matches / metrics / map.
 
-Matches for every item are computed by the Matches panel's export generator
-(:func:`mmviewer.core.match.export.iter_all_matches`) in a worker thread and written there
+Matches for every item are computed and written by
+:func:`mmviewer.core.match.export.write_all_matches`, a job of the model's runner
 (CSV, or Parquet through pyarrow); metrics come from the Metrics panel's ``to_json()`` (or the
-controller's latest result); the map from the map panel's ``export_image``. Every outcome is a
+model's latest result); the map from the map panel's ``export_image``. Every outcome is a
 notice in the status bar.
 """
 
@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
 
 from mmviewer.core.app.state import Notice
+from mmviewer.core.match.export import write_all_matches
 
 MATCH_FILTERS = "CSV (*.csv);;Parquet (*.parquet)"
 METRICS_FILTERS = "JSON (*.json)"
@@ -33,40 +33,31 @@ def with_suffix(path: str, selected_filter: str, default: str) -> Path:
     return p.with_suffix(default)
 
 
-def _matches_job(ws, weights, method, k, path):
-    """Worker: yield progress fractions, write the file, return (path, rows)."""
-    from mmviewer.core.match.export import iter_all_matches, save_matches
-
-    table = yield from iter_all_matches(ws, weights, method, k)
-    save_matches(table, path)
-    return str(path), table.num_rows
-
-
 class Exporter(QObject):
-    """Runs the exports of one window; results and errors become controller notices."""
+    """Runs the exports of one window; results and errors become model notices."""
 
     progress = Signal(float)  # matches export, fraction done
     finished = Signal(str)  # the path written
 
-    def __init__(self, controller, parent: QObject | None = None):
+    def __init__(self, model, parent: QObject | None = None):
         super().__init__(parent)
-        self.controller = controller
+        self.model = model
         self.last_metrics = None
-        self.worker = None
-        controller.metrics_ready.connect(self._on_controller_metrics_ready)
-        controller.table_ready.connect(self._on_controller_table_ready)
+        self._job = model.jobs.slot("export-matches", id(self))
+        model.metrics_ready.connect(self._on_model_metrics_ready)
+        model.table_ready.connect(self._on_model_table_ready)
 
-    def _on_controller_metrics_ready(self, result) -> None:
+    def _on_model_metrics_ready(self, result) -> None:
         self.last_metrics = result
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
         self.last_metrics = None
 
     def _notice(self, text: str, level: str = "info", path=None, details=None) -> None:
-        self.controller.notice.emit(Notice(text, level, str(path) if path else None, details or []))
+        self.model.notice.emit(Notice(text, level, str(path) if path else None, details or []))
 
     def _need_table(self) -> bool:
-        if self.controller.workspace is None:
+        if self.model.workspace is None:
             self._notice("Nothing to export yet: open a dataset first.", "warning")
             return False
         return True
@@ -76,42 +67,29 @@ class Exporter(QObject):
         """Start writing every item's match lists to ``path`` in the background."""
         if not self._need_table():
             return False
-        if self.worker is not None:
+        if self._job.active:
             self._notice("An export is already running.", "warning")
             return False
-        state = self.controller.state
-        worker = create_worker(_matches_job, self.controller.workspace, state.weight_map,
-                               state.method, state.k, Path(path),
-                               _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(self.progress.emit)
-        worker.returned.connect(self._on_matches_returned)
-        worker.errored.connect(lambda err: self._on_matches_errored(path, err))
-        worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
-        n = self.controller.workspace.table.n_items
+        state = self.model.state
+        self._job.submit(write_all_matches, self.model.workspace, state.weight_map, state.method,
+                         state.k, Path(path), on_progress=self.progress.emit,
+                         on_result=self._on_matches_returned,
+                         on_error=lambda err: self._on_export_errored(path, err),
+                         label=f"Exporting matches to {Path(path).name}")
+        n = self.model.workspace.table.n_items
         self._notice(f"Exporting the match lists of {n} items to {Path(path).name}…", path=path)
-        worker.start()
         return True
 
     def _on_matches_returned(self, value) -> None:
         path, rows = value
-        self.worker = None  # done: a next export may start from the handlers of `finished`
         self._notice(f"Exported {rows} match rows to {Path(path).name}.", path=path)
         self.finished.emit(path)
-
-    def _on_matches_errored(self, path, err: BaseException) -> None:
-        self.worker = None
-        self._on_export_errored(path, err)
 
     def _on_export_errored(self, path, err: BaseException) -> None:
         import traceback
 
-
         self._notice(f"Export failed: {err}", "error", path=path,
                      details=traceback.format_exception(err))
-
-    def _on_worker_finished(self) -> None:
-        self.worker = None
 
     # -- metrics and map ------------------------------------------------------------------------
     def export_metrics(self, path: str | Path, metrics_panel=None) -> bool:

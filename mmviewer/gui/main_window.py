@@ -1,8 +1,8 @@
 """The main window: the map in the middle, the other panels in docks, menus, status bar.
 
 The window owns no analysis: it hosts the panels (each built from the one
-:class:`~mmviewer.core.app.state.ViewState` and the :class:`~mmviewer.gui.controller.AppController`),
-turns user gestures (menus, drops, recent files) into ``controller.open_path`` calls, saves the
+:class:`~mmviewer.core.app.state.ViewState` and the :class:`~mmviewer.core.app.model.AppModel`),
+turns user gestures (menus, drops, recent files) into ``model.open_path`` calls, saves the
 session of the dataset it leaves, and remembers its geometry and dock layout in QSettings.
 """
 
@@ -22,19 +22,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmviewer.core.app.model import AppModel
 from mmviewer.core.app.state import Notice, ViewState
 from mmviewer.core.embed.options import EmbedOptions
-from mmviewer.gui.controller import AppController
 from mmviewer.gui.exports import MAP_FILTERS, MATCH_FILTERS, METRICS_FILTERS, Exporter, with_suffix
 from mmviewer.gui.menus import build_menus
 from mmviewer.gui.panels.registry import PANELS, SPECS, build_panel
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
+from mmviewer.gui.qt_jobs import QtScheduler
 from mmviewer.gui.qt_status import QtStatus
 from mmviewer.gui.settings import RecentPaths, app_settings, load_options
 
 TABLE_SUFFIXES = (".parquet", ".npz")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
 STATE_VERSION = 1
+#: How long closing waits for running jobs to stop before the process leaves without them.
+QUIT_WAIT_S = 1.0
 #: Where each dock starts (the map is the central widget).
 DOCK_PLACES = {
     "fusion": Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -71,28 +74,29 @@ def droppable_path(urls) -> Path | None:
 class MainWindow(QMainWindow):
     """One dataset at a time, shown in linked panels."""
 
-    def __init__(self, controller: AppController | None = None, settings=None,
+    def __init__(self, model: AppModel | None = None, settings=None,
                  options: EmbedOptions | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mmviewer_main_window")
         self.setWindowTitle("mmviewer")
         self.settings = settings if settings is not None else app_settings()
-        # Not parented to the window: worker callbacks that land after the window is deleted
-        # must still find their controller alive (it lives as long as this Python object).
-        self.controller = controller or AppController(ViewState())
-        self.state = self.controller.state
+        # The model's results reach the UI thread through a QtScheduler parented to the window:
+        # whatever lands after the window is gone is dropped by Qt.
+        self.model = model or AppModel(ViewState(), scheduler=QtScheduler(self))
+        self.state = self.model.state
         self.options = options or load_options(self.settings)
         self.ask_encoders = True  # False after "don't ask again this session"
         self.recent = RecentPaths(self.settings)
-        self.thumbnails = ThumbnailCache(self.controller, parent=self)
-        self.exporter = Exporter(self.controller, self)
+        self.thumbnails = ThumbnailCache(self.model, parent=self)
+        self.exporter = Exporter(self.model, self)
         self.report_dialog = None
         self._requested: Path | None = None
         self._dialogs: list = []  # non-modal dialogs kept alive
         self._shown_once = False
         self._restored = False  # a saved dock layout was applied
+        self.clean_exit = True
 
-        self.status = QtStatus(self.controller, self)
+        self.status = QtStatus(self.model, self)
         self.setStatusBar(self.status)
         self.report_button = QPushButton("Import report")
         self.report_button.setFlat(True)
@@ -111,14 +115,14 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState(STATE_VERSION)
         self._restore_window()
 
-        self.controller.opened.connect(self._on_controller_opened)
-        self.controller.table_ready.connect(self._on_controller_table_ready)
-        self.controller.embedding_done.connect(self._on_controller_table_ready)
+        self.model.opened.connect(self._on_model_opened)
+        self.model.table_ready.connect(self._on_model_table_ready)
+        self.model.embedding_done.connect(self._on_model_table_ready)
 
     # -- panels -----------------------------------------------------------------------------------
     def _build_panels(self) -> None:
         for spec in PANELS:
-            widget, error = build_panel(spec, self.state, self.controller, self.thumbnails)
+            widget, error = build_panel(spec, self.state, self.model, self.thumbnails)
             self.panels[spec.key] = widget
             if error and error != "missing":
                 self.panel_errors[spec.key] = error
@@ -137,7 +141,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.resize(1500, 940)
         for key, error in self.panel_errors.items():
-            QTimer.singleShot(0, lambda k=key, e=error: self.controller.notice.emit(
+            QTimer.singleShot(0, lambda k=key, e=error: self.model.notice.emit(
                 Notice(f"The {SPECS[k].title} panel could not be built: {e}", "error",
                        details=list(getattr(self.panels[k], "details", [])))))
 
@@ -181,11 +185,11 @@ class MainWindow(QMainWindow):
         path = Path(path).expanduser()
         if options is not None:
             self.options = options
-        self.controller.save_session()  # the dataset being left
+        self.model.save_session()  # the dataset being left
         self._requested = path
         self.status.start_embedding(path.name or str(path))
         self.report_button.setVisible(False)
-        self.controller.open_path(path, self.options)
+        self.model.open_path(path, self.options)
 
     def open_interactive(self, path: str | Path) -> bool:
         """Open ``path`` after the encoder dialog (unless it is a table or the user said
@@ -194,7 +198,8 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in TABLE_SUFFIXES and self.ask_encoders:
             from mmviewer.gui.dialogs.encoders import ask_encoders
 
-            options, dont_ask = ask_encoders(self, self.settings, str(path), self.options)
+            options, dont_ask = ask_encoders(self, self.settings, str(path), self.options,
+                                             self.model.jobs)
             if options is None:
                 return False
             self.options = options
@@ -207,15 +212,15 @@ class MainWindow(QMainWindow):
 
         open_demo(self, options or self.options)
 
-    def _on_controller_opened(self, dataset) -> None:
+    def _on_model_opened(self, dataset) -> None:
         if self._requested is not None:
             self.recent.add(self._requested)
         name = (self._requested or Path(str(dataset.source))).name
-        doing = "checking for changes" if self.controller.provisional else "embedding"
+        doing = "checking for changes" if self.model.provisional else "embedding"
         self.setWindowTitle(f"mmviewer — {name} ({doing}: {len(dataset.items)} items…)")
 
-    def _on_controller_table_ready(self) -> None:
-        ws = self.controller.workspace
+    def _on_model_table_ready(self) -> None:
+        ws = self.model.workspace
         name = self._requested.name if self._requested else "table"
         self.setWindowTitle(f"mmviewer — {name} ({ws.table.n_items} items, "
                             f"{', '.join(ws.table.modalities)})")
@@ -225,9 +230,9 @@ class MainWindow(QMainWindow):
         self.report_button.setVisible(bool(count))
 
     def _report(self):
-        if self.controller.result is not None:
-            return self.controller.result.report
-        return getattr(self.controller.dataset, "report", None)
+        if self.model.result is not None:
+            return self.model.result.report
+        return getattr(self.model.dataset, "report", None)
 
     # -- menu handlers ----------------------------------------------------------------------------
     def _start_dir(self) -> str:
@@ -253,7 +258,7 @@ class MainWindow(QMainWindow):
 
         report = self._report()
         if report is None:
-            self.controller.notice.emit(Notice("No dataset has been opened yet.", "info"))
+            self.model.notice.emit(Notice("No dataset has been opened yet.", "info"))
             return None
         source = str(self._requested) if self._requested else ""
         self.report_dialog = QtReportDialog(report, source, self)
@@ -307,7 +312,7 @@ class MainWindow(QMainWindow):
     def _on_about_triggered(self):
         from mmviewer.gui.dialogs.help import QtAboutDialog
 
-        return self._show_dialog(QtAboutDialog(self.controller, self))
+        return self._show_dialog(QtAboutDialog(self.model, self))
 
     def _show_dialog(self, dialog):
         self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
@@ -334,7 +339,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self.open_interactive(path))
 
     def closeEvent(self, event):  # noqa: N802
-        self.controller.save_session()
+        self.model.save_session()
         self._save_window()
-        self.controller.shutdown()
+        #: False when a job was still running after the shutdown's wait (see app.exit_now).
+        self.clean_exit = self.model.shutdown(timeout_s=QUIT_WAIT_S)
         super().closeEvent(event)

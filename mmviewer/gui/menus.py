@@ -64,7 +64,7 @@ def build_menus(window) -> dict[str, QAction]:
     a["find"] = _action(window, "&Find…", window._on_find_triggered,
                         "Search the items with a typed description (the Text query panel).",
                         QKeySequence.StandardKey.Find)
-    a["cancel"] = _action(window, "&Cancel embedding", window.controller.cancel_embedding,
+    a["cancel"] = _action(window, "&Cancel embedding", window.model.cancel_embedding,
                           "Stop embedding after the current batch; what is done is kept.")
     edit_menu = bar.addMenu("&Edit")
     edit_menu.setToolTipsVisible(True)

@@ -1,6 +1,6 @@
 """The status bar: embedding progress with Cancel, notices, the encoders in use, busy jobs.
 
-It is the app's one sink for messages: every ``controller.notice`` lands here, coloured by
+It is the app's one sink for messages: every ``model.notice`` lands here, coloured by
 level, with the file name when there is one; "Details…" opens the full text (reason, path,
 traceback) in a selectable, copyable box. Nothing here is ever a modal traceback.
 """
@@ -52,11 +52,11 @@ def notice_details(notice: Notice) -> str:
 
 
 class QtStatus(QStatusBar):
-    """Status bar bound to one :class:`~mmviewer.gui.controller.AppController`."""
+    """Status bar bound to one :class:`~mmviewer.core.app.model.AppModel`."""
 
-    def __init__(self, controller, parent: QWidget | None = None):
+    def __init__(self, model, parent: QWidget | None = None):
         super().__init__(parent)
-        self.controller = controller
+        self.model = model
         self.history: list[tuple[str, Notice]] = []
         self.last_notice: Notice | None = None
         self._stages: dict[str, str] = {}  # modality -> "done" | stage text
@@ -98,11 +98,11 @@ class QtStatus(QStatusBar):
             self.addPermanentWidget(w)
         self._set_embedding(False)
 
-        controller.opened.connect(self._on_controller_opened)
-        controller.progress.connect(self._on_controller_progress)
-        controller.notice.connect(self._on_controller_notice)
-        controller.busy.connect(self._on_controller_busy)
-        controller.table_ready.connect(self._on_controller_table_ready)
+        model.opened.connect(self._on_model_opened)
+        model.progress.connect(self._on_model_progress)
+        model.notice.connect(self._on_model_notice)
+        model.busy.connect(self._on_model_busy)
+        model.table_ready.connect(self._on_model_table_ready)
 
     # -- embedding progress -----------------------------------------------------------------------
     def start_embedding(self, name: str) -> None:
@@ -126,11 +126,11 @@ class QtStatus(QStatusBar):
         self.message.setStyleSheet("")
         self.message.setToolTip(text)
 
-    def _on_controller_opened(self, dataset) -> None:
+    def _on_model_opened(self, dataset) -> None:
         if not self._noticed:
             self._say(f"Embedding {len(dataset.items)} items from {self._name or 'the dataset'}…")
 
-    def _on_controller_progress(self, p) -> None:
+    def _on_model_progress(self, p) -> None:
         if not self.progress_bar.isVisible():
             self._set_embedding(True)
         modality = p.modality or "all"
@@ -149,13 +149,13 @@ class QtStatus(QStatusBar):
         self.progress_bar.setValue(min(p.done, p.total))
 
     def _on_cancel_button_clicked(self) -> None:
-        self.controller.cancel_embedding()
+        self.model.cancel_embedding()
         self.cancel_button.setEnabled(False)
         self.progress_label.setText(self.progress_label.text() + " · cancelling…")
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
         self._set_embedding(False)
-        ws = self.controller.workspace
+        ws = self.model.workspace
         encoders = dict(ws.table.encoders) if ws is not None else {}
         if ws is not None and not self._noticed:
             self._say(f"{self._name or 'Table'}: {ws.table.n_items} items "
@@ -167,13 +167,13 @@ class QtStatus(QStatusBar):
             tip += "\n\nOffline encoders: Help → About says how to get CLIP weights."
         self.encoders_label.setToolTip(tip or "The encoders that made the embeddings on show.")
 
-    def _on_controller_busy(self, label: str) -> None:
+    def _on_model_busy(self, label: str) -> None:
         self.busy_label.setText(f"{label}…" if label else "")
         if not label:
             self._set_embedding(False)  # nothing runs, so no embedding either (done or failed)
 
     # -- notices ----------------------------------------------------------------------------------
-    def _on_controller_notice(self, notice: Notice) -> None:
+    def _on_model_notice(self, notice: Notice) -> None:
         self.show_notice(notice)
 
     def show_notice(self, notice: Notice) -> None:

@@ -52,7 +52,7 @@ def window(qtbot, settings):
 
 
 def _open(qtbot, window, folder, options=OFFLINE):
-    with qtbot.waitSignal(window.controller.table_ready, timeout=SLOW):
+    with qtbot.waitSignal(window.model.table_ready, timeout=SLOW):
         window.open_path(folder, options)
 
 
@@ -63,20 +63,20 @@ def _similar_rows(panel):
 
 def test_open_reweight_and_everything_follows(qtbot, window, tmp_path, make):
     folder = make_dataset(tmp_path / "data", make)
-    ctrl = window.controller
+    model = window.model
     umaps = []
-    ctrl.layout_ready.connect(lambda pos, kind: umaps.append(pos) if kind == "umap" else None)
-    with qtbot.waitSignal(ctrl.table_ready, timeout=SLOW):
-        ctrl.open_path(folder, OFFLINE)
-    ws = ctrl.workspace
+    model.layout_ready.connect(lambda pos, kind: umaps.append(pos) if kind == "umap" else None)
+    with qtbot.waitSignal(model.table_ready, timeout=SLOW):
+        model.open_path(folder, OFFLINE)
+    ws = model.workspace
     assert ws.table.n_items == 12 and set(ws.table.modalities) == {"image", "text", "audio"}
     assert set(window.panels["fusion"].sliders) == {"image", "text", "audio"}
     assert "TF-IDF" in window.status.encoders_label.text()
     qtbot.waitUntil(lambda: bool(umaps), timeout=SLOW)
     first_layout = umaps[-1].copy()
 
-    ctrl.state.current = 0
-    before = ws.similar(0, ctrl.state.weight_map, ctrl.state.k)
+    model.state.current = 0
+    before = ws.similar(0, model.state.weight_map, model.state.k)
     matches = window.panels["matches"]
     has_panel = hasattr(matches, "rows_for_export")
     if has_panel:
@@ -85,8 +85,8 @@ def test_open_reweight_and_everything_follows(qtbot, window, tmp_path, make):
 
     n = len(umaps)
     window.panels["fusion"].sliders["image"].setValue(0.0)  # a drag to the left end
-    assert ctrl.state.weight_map["image"] == 0.0
-    after = ws.similar(0, ctrl.state.weight_map, ctrl.state.k)
+    assert model.state.weight_map["image"] == 0.0
+    after = ws.similar(0, model.state.weight_map, model.state.k)
     assert (before.rows.tolist() != after.rows.tolist()
             or not np.allclose(before.scores, after.scores))
     if has_panel:  # the panel re-weights during the drag, without waiting for a job
@@ -102,10 +102,10 @@ def test_dropping_a_folder_opens_it(qtbot, window, tmp_path, make):
     mime.setUrls([QUrl.fromLocalFile(str(folder))])
     event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(window.controller.table_ready, timeout=SLOW):
+    with qtbot.waitSignal(window.model.table_ready, timeout=SLOW):
         window.dropEvent(event)
     assert event.isAccepted()
-    assert window.controller.workspace.table.n_items == 6
+    assert window.model.workspace.table.n_items == 6
     assert "dropped" in window.windowTitle()
 
 
@@ -157,7 +157,7 @@ def test_recent_list_updates_and_prunes(qtbot, window, tmp_path, make):
 
 
 def test_a_missing_path_is_an_error_in_the_status_bar(qtbot, window, tmp_path):
-    with qtbot.waitSignal(window.controller.notice, timeout=30_000):
+    with qtbot.waitSignal(window.model.notice, timeout=30_000):
         window.open_path(tmp_path / "no-such-folder")
     status = window.status
     assert "no-such-folder" in status.message.text()
@@ -173,8 +173,8 @@ def test_a_missing_path_is_an_error_in_the_status_bar(qtbot, window, tmp_path):
 def test_progress_and_cancel_in_the_status_bar(window):
     status = window.status
     status.start_embedding("data")
-    window.controller.progress.emit(Progress("encoding", "image", 10, 10, 50.0, 0.0))
-    window.controller.progress.emit(Progress("encoding", "text", 30, 120, 12.5, 7.2))
+    window.model.progress.emit(Progress("encoding", "image", 10, 10, 50.0, 0.0))
+    window.model.progress.emit(Progress("encoding", "text", 30, 120, 12.5, 7.2))
     text = status.progress_label.text()
     assert "image ✓" in text and "encoding text 30/120" in text
     assert "12 items/s" in text or "13 items/s" in text
@@ -182,7 +182,7 @@ def test_progress_and_cancel_in_the_status_bar(window):
     assert status.progress_bar.maximum() == 120 and status.progress_bar.value() == 30
     assert status.cancel_button.isVisible()
     status.cancel_button.click()
-    assert window.controller._cancel.is_set()
+    assert window.model._stop_embedding.is_set()
 
 
 def test_session_is_saved_when_switching_datasets(qtbot, window, tmp_path, make):
@@ -201,8 +201,8 @@ def test_session_is_saved_when_switching_datasets(qtbot, window, tmp_path, make)
 
 def test_exports_write_files(qtbot, window, tmp_path, make):
     folder = make_dataset(tmp_path / "data", make, n=8)
-    ctrl = window.controller
-    with qtbot.waitSignal(ctrl.metrics_ready, timeout=SLOW):
+    model = window.model
+    with qtbot.waitSignal(model.metrics_ready, timeout=SLOW):
         _open(qtbot, window, folder)
     exporter = window.exporter
     with qtbot.waitSignal(exporter.finished, timeout=60_000):
@@ -247,7 +247,7 @@ def test_menus_have_shortcuts_and_tooltips(window):
 def test_about_names_versions_encoders_and_clip_weights(qtbot, window, tmp_path, make):
     folder = make_dataset(tmp_path / "data", make, n=5)
     _open(qtbot, window, folder)
-    window.controller.options = EmbedOptions(offline=True, clip_pretrained=f"local-dir:{tmp_path}/none")
+    window.model.options = EmbedOptions(offline=True, clip_pretrained=f"local-dir:{tmp_path}/none")
     about = window._on_about_triggered()
     qtbot.addWidget(about)
     qtbot.waitUntil(lambda: "checking" not in about.text.text(), timeout=60_000)
@@ -272,8 +272,6 @@ def test_window_geometry_is_remembered(qtbot, settings):
 
 
 def test_qt_startup_problems_are_explained(monkeypatch, capsys, tmp_path):
-    from argparse import Namespace
-
     from mmviewer.gui import app
 
     monkeypatch.setattr(app.sys, "platform", "linux")
@@ -281,7 +279,7 @@ def test_qt_startup_problems_are_explained(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert "DISPLAY" in app.qt_startup_problem()
-    assert app.run_gui(Namespace(folder=None, demo=False)) == app.EXIT_NO_QT
+    assert app.run_gui() == app.EXIT_NO_QT
     assert "xvfb-run" in capsys.readouterr().err
     monkeypatch.setenv("DISPLAY", ":99")  # a display, but the xcb plugin cannot load
     broken = tmp_path / "libqxcb.so"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mmviewer.core.data.table import check_vectors, l2_normalise
+from mmviewer.core.runtime.cancel import check_cancelled
 
 
 def check_pairs(Xa: Any, Xb: Any, min_pairs: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +26,16 @@ def check_pairs(Xa: Any, Xb: Any, min_pairs: int = 2) -> tuple[np.ndarray, np.nd
         raise ValueError(f"need at least {min_pairs} training pairs, got {len(a)}")
     return a, b
 
+
+
+def cross_product(a: np.ndarray, b: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """``a.T @ b`` summed over row blocks, checking for cancellation between blocks (a fit on
+    a million pairs must stop when its job is cancelled)."""
+    out = np.zeros((a.shape[1], b.shape[1]), np.float64)
+    for start in range(0, len(a), block):
+        check_cancelled()
+        out += a[start : start + block].T @ b[start : start + block]
+    return out
 
 
 class Aligner:

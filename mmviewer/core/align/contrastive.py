@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from mmviewer.core.align.base import Aligner
+from mmviewer.core.runtime.cancel import check_cancelled
 
 
 class ContrastiveAligner(Aligner):
@@ -115,6 +116,7 @@ class ContrastiveAligner(Aligner):
         for epoch in range(1, int(self.epochs) + 1):
             total = 0.0
             for idx in torch.tensor_split(train[torch.randperm(len(train), generator=gen)], n_batches):
+                check_cancelled()
                 opt.zero_grad()
                 batch_loss = loss(idx)
                 batch_loss.backward()

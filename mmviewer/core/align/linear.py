@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mmviewer.core.align.base import Aligner
+from mmviewer.core.align.base import Aligner, cross_product
 
 
 class IdentityAligner(Aligner):
@@ -75,7 +75,7 @@ class ProcrustesAligner(_Projections):
         k = self._n_components(a, b)
         self.mean_a_ = a.mean(axis=0) * bool(self.center)
         self.mean_b_ = b.mean(axis=0) * bool(self.center)
-        u, s, vt = np.linalg.svd((a - self.mean_a_).T @ (b - self.mean_b_), full_matrices=False)
+        u, s, vt = np.linalg.svd(cross_product(a - self.mean_a_, b - self.mean_b_), full_matrices=False)
         self.components_a_, self.components_b_ = u[:, :k], vt[:k].T
         self.singular_values_ = s[:k]
 
@@ -170,8 +170,8 @@ class CCAAligner(_Projections):
         self.mean_a_, self.mean_b_ = a.mean(axis=0), b.mean(axis=0)
         a, b = a - self.mean_a_, b - self.mean_b_
         n1 = max(len(a) - 1, 1)
-        wa, wb = _inv_sqrt(a.T @ a / n1, float(self.reg)), _inv_sqrt(b.T @ b / n1, float(self.reg))
-        u, s, vt = np.linalg.svd(wa @ (a.T @ b / n1) @ wb, full_matrices=False)
+        wa, wb = _inv_sqrt(cross_product(a, a) / n1, float(self.reg)), _inv_sqrt(cross_product(b, b) / n1, float(self.reg))
+        u, s, vt = np.linalg.svd(wa @ (cross_product(a, b) / n1) @ wb, full_matrices=False)
         self.correlations_ = np.clip(s[:k], 0.0, 1.0)
         scale = self.correlations_ ** (float(self.power) / 2.0)
         self.components_a_, self.components_b_ = wa @ u[:, :k] * scale, wb @ vt[:k].T * scale

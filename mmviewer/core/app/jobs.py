@@ -1,6 +1,6 @@
 """The jobs the app runs off the UI thread: plain functions and generators, no Qt.
 
-The GUI's :class:`~mmviewer.gui.controller.AppController` runs each in a worker thread; tests
+The :class:`~mmviewer.core.app.model.AppModel` runs each on its job runner; tests
 and benchmarks call them directly. UMAP itself runs in the :class:`LayoutService` child process.
 """
 
@@ -76,7 +76,6 @@ def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
 
 def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService):
     from mmviewer.core.layout.pca import fused_layout_input, fused_pca_2d
-    from mmviewer.core.layout.transform import align_to
 
     if not any(w > 0 for w in weights.values()):
         return None  # every weight at zero: keep the current map
@@ -88,8 +87,6 @@ def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService)
     else:
         pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None,
                            max_fit=WARM_MAX_FIT)
-    if init is not None:
-        pos = align_to(pos, init)
     return pos, "umap"
 
 

@@ -27,10 +27,14 @@ from mmviewer.core.data.model import Dataset, MediaRef
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
 from mmviewer.core.encoders.base import Encoder
-from mmviewer.core.runtime.processes import process_context
+from mmviewer.core.runtime.cancel import current_token
+from mmviewer.core.runtime.processes import preload, process_context
 from mmviewer.core.store.atomic import StoreWriteError
 from mmviewer.core.store.embedding_store import EmbeddingStore, VectorShelf
 from mmviewer.core.store.hashing import HashCache
+
+# Decoding workers start with librosa imported and its numba code compiled (forkserver preload).
+preload("mmviewer.core.encoders.audio_warm")
 
 #: Below this many items a process pool costs more to start than it saves.
 MIN_ITEMS_FOR_PROCESSES = 64
@@ -190,7 +194,10 @@ def _memory_shelf(encoder: Encoder) -> VectorShelf:
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
+    """Stop at a batch boundary when the user stopped the job (``cancel``) or its runner
+    cancelled it (a newer request, quitting); what is done is returned and kept."""
+    token = current_token()
+    if (cancel is not None and cancel.is_set()) or (token is not None and token.cancelled):
         raise _Cancelled
 
 

@@ -10,11 +10,15 @@ import threading
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmviewer.core.data.model import DEFAULT_LIMITS, Dataset, LoadLimits
-from mmviewer.core.data.open import open_dataset
-from mmviewer.core.embed.job import EmbedResult, Progress, embed_dataset
-from mmviewer.core.store.embedding_store import EmbeddingStore
+
+if TYPE_CHECKING:
+    from mmviewer.core.embed.job import EmbedResult, Progress
+
+# The job and the store import numpy: imported where used, so the command line's parser (which
+# takes its defaults from EmbedOptions) stays instant.
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ def embedding_job(
     cancel: threading.Event | None = None,
 ) -> Generator[Progress, None, EmbedResult]:
     """The embedding generator for ``dataset`` with the store in its usual place."""
+    from mmviewer.core.embed.job import embed_dataset
+    from mmviewer.core.store.embedding_store import EmbeddingStore
+
     if encoders is None:
         encoders, _ = choose_encoders(options)
     store = None
@@ -83,4 +90,6 @@ def embedding_job(
 
 
 def open_path(path: str | Path, options: EmbedOptions = EmbedOptions()) -> Dataset:
+    from mmviewer.core.data.open import open_dataset
+
     return open_dataset(path, options.limits)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmviewer.core.runtime.blas import one_blas_thread
+from mmviewer.core.runtime.cancel import check_cancelled
 
 PCA_SAMPLE = 20_000
 
@@ -42,6 +43,7 @@ def pca_reduce(rows, n: int, dims: int, sample: int = PCA_SAMPLE, random_state: 
     out = np.zeros((n, dims), np.float32)
     step = max(1, (64 * 2**20) // (4 * max(d, 1)))
     for start in range(0, n, step):
+        check_cancelled()
         index = np.arange(start, min(n, start + step))
         out[index, :k] = (np.asarray(rows(index), np.float32) - mean) @ axes
     return out

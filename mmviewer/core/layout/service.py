@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import atexit
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
+
+from mmviewer.core.runtime.cancel import Cancelled, check_cancelled, current_token
+
+#: A cancelled UMAP older than this is abandoned by terminating the child (see umap()).
+RESTART_AFTER_S = 10.0
 
 
 def _warm_up() -> bool:
@@ -86,14 +93,36 @@ class LayoutService:
         return outer
 
     def umap(self, x: np.ndarray, **kwargs) -> np.ndarray:
-        """:func:`mmviewer.core.layout.umap.umap_layout` in the child; blocks the calling thread."""
+        """:func:`mmviewer.core.layout.umap.umap_layout` in the child; blocks the calling thread.
+
+        Inside a job (a current cancel token) a cancelled request stops waiting: a UMAP that has
+        run for more than ``RESTART_AFTER_S`` is abandoned by terminating the child (a fresh one
+        costs about that much to warm up), a shorter one is left to finish and its result
+        dropped, so a slider drag never throws away the warm child.
+        """
         x = np.ascontiguousarray(x, dtype=np.float32)
         try:
-            return self._pool().submit(_run_umap, x, kwargs).result()
+            return self._wait(self._pool().submit(_run_umap, x, kwargs))
         except BrokenProcessPool:
+            check_cancelled()  # killed because the app is quitting or the job was abandoned
             # The child died (killed, out of memory): start a fresh one and try once more.
             self.close()
-            return self._pool().submit(_run_umap, x, kwargs).result()
+            return self._wait(self._pool().submit(_run_umap, x, kwargs))
+
+    def _wait(self, future: Future) -> np.ndarray:
+        token = current_token()
+        started = time.monotonic()
+        while True:
+            try:
+                return future.result(timeout=0.1 if token is not None else None)
+            except FuturesTimeout:
+                if token is not None and token.cancelled:
+                    if time.monotonic() - started > RESTART_AFTER_S:
+                        self.close()
+                        raise Cancelled from None
+                continue
+            except CancelledError:
+                raise Cancelled from None
 
     def peak_rss_bytes(self) -> int:
         """Peak resident memory of the child so far (for benchmarks and diagnostics)."""

@@ -1,25 +1,35 @@
-"""The 2-D similarity transform that makes a new layout glide from the old one.
-"""
+"""The 2-D similarity transform that makes a new layout glide from the old one."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def align_to(new: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Similarity transform (rotation/reflection, scale, shift) of ``new`` that best fits ``old``.
+def align_to(new, old) -> np.ndarray:
+    """``new`` moved by the similarity transform (rotation/reflection, scale, shift) that best
+    fits ``old`` (orthogonal Procrustes with scale), as float32.
 
-    Used before animating: UMAP rescales any ``init`` into its own box, so without this a
-    warm-started layout would jump even where the structure barely changed.
+    The map applies it before animating: UMAP rescales any ``init`` into its own box, so without
+    it a warm-started layout would jump even where the structure barely changed. Written with
+    1-D dot products: tens of milliseconds at 1M points instead of about a second.
     """
-    new = np.asarray(new, np.float64)
-    old = np.asarray(old, np.float64)
+    new = np.asarray(new, np.float32)
+    old = np.asarray(old, np.float32)
     if len(new) < 3 or new.shape != old.shape:
-        return new.astype(np.float32)
-    mu_n, mu_o = new.mean(0), old.mean(0)
-    a, b = new - mu_n, old - mu_o
-    u, s, vt = np.linalg.svd(a.T @ b)
+        return new.copy()
+    nx, ny = new[:, 0].astype(np.float64), new[:, 1].astype(np.float64)
+    ox, oy = old[:, 0].astype(np.float64), old[:, 1].astype(np.float64)
+    mox, moy = ox.mean(), oy.mean()
+    nx -= nx.mean()
+    ny -= ny.mean()
+    ox -= mox
+    oy -= moy
+    cross = np.array([[np.dot(nx, ox), np.dot(nx, oy)], [np.dot(ny, ox), np.dot(ny, oy)]])
+    u, s, vt = np.linalg.svd(cross)
     rot = u @ vt
-    denom = (a**2).sum()
+    denom = np.dot(nx, nx) + np.dot(ny, ny)
     scale = s.sum() / denom if denom > 0 else 1.0
-    return ((a @ rot) * scale + mu_o).astype(np.float32)
+    out = np.empty_like(new)
+    out[:, 0] = (nx * rot[0, 0] + ny * rot[1, 0]) * scale + mox
+    out[:, 1] = (nx * rot[0, 1] + ny * rot[1, 1]) * scale + moy
+    return out

@@ -3,7 +3,8 @@
 The map shows :func:`pca_layout` at once (a randomized SVD on a sample, then one projection of
 all rows), and replaces it with :func:`umap_layout` when that finishes off the UI thread. After a
 weight change UMAP restarts from the current positions (``init``) with fewer epochs, and
-:func:`align_to` rotates/scales the new layout onto the old one so points glide instead of jump.
+the map rotates/scales the new layout onto the old one so points glide instead of jump
+(:func:`mmviewer.core.layout.transform.align_to`).
 
 Big inputs: UMAP is fitted on at most ``max_fit`` rows (a seeded sample); every other row is
 placed at the similarity-weighted mean of its nearest fitted rows (:func:`place_by_neighbours`),

@@ -128,6 +128,15 @@ def all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k: int
             return stop.value
 
 
+def write_all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k: int,
+                      path: str | Path) -> Iterator[float]:
+    """File → Export matches as a job: yield progress fractions, write ``path``, return
+    ``(path, rows written)``."""
+    table = yield from iter_all_matches(ws, weights, method, k)
+    save_matches(table, path)
+    return str(path), table.num_rows
+
+
 def save_matches(table, path: str | Path) -> Path:
     """Write ``table`` to ``path``: Parquet for ``.parquet``, else CSV."""
     path = Path(path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from mmviewer.core.data.table import EmbeddingTable, check_vectors
 from mmviewer.core.match.fusion import FusedScorer, fused_similarity
+from mmviewer.core.runtime.cancel import check_cancelled
 
 DEFAULT_BLOCK_BYTES = 32 * 2**20
 
@@ -37,9 +38,14 @@ def block_rows(n_cols: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
 
 
 def iter_blocks(n_rows: int, n_cols: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[slice]:
-    """Yield row slices covering ``range(n_rows)`` sized by :func:`block_rows`."""
+    """Yield row slices covering ``range(n_rows)`` sized by :func:`block_rows`.
+
+    Every blockwise loop of top-k, ranks, metrics and kNN goes through here, so this is where
+    a cancelled job stops (:func:`~mmviewer.core.runtime.cancel.check_cancelled`).
+    """
     step = block_rows(n_cols, block_bytes)
     for start in range(0, n_rows, step):
+        check_cancelled()
         yield slice(start, min(start + step, n_rows))
 
 

@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
+from mmviewer.core.app.runner import JobRunner
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.core.encoders.info import MODEL_TAGS, clip_weights_status
+from mmviewer.gui.qt_jobs import QtScheduler
 from mmviewer.gui.settings import load_options, save_options
 
 LOCAL_DIR = "local-dir:"
@@ -46,11 +47,13 @@ class QtEncoderDialog(QDialog):
     """Pick encoders; :meth:`options` returns the choice as ``EmbedOptions``."""
 
     def __init__(self, options: EmbedOptions | None = None, target: str = "",
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, jobs: JobRunner | None = None):
         super().__init__(parent)
         self.setWindowTitle("Choose encoders")
         self._base = options or EmbedOptions()
-        self._check_worker = None
+        # The weights check imports open_clip (seconds): a job of the window's runner, or of
+        # one of the dialog's own when it is shown before any window.
+        self._check = (jobs or JobRunner(QtScheduler(self))).slot("clip-weights-check", id(self))
 
         intro = QLabel(f"Embed <b>{html.escape(target)}</b> with:" if target else "Embed the dataset with:")
         intro.setToolTip(target)
@@ -226,16 +229,12 @@ class QtEncoderDialog(QDialog):
         self.weights_status.setText("Looking for the weights… (the first check loads open_clip)")
         self.check_button.setEnabled(False)
         opts = self.options()
-        worker = create_worker(clip_weights_status, opts.clip_model, opts.clip_pretrained,
-                               _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_check_returned)
-        worker.errored.connect(lambda err: self._on_check_returned((False, str(err))))
-        self._check_worker = worker
-        worker.start()
+        self._check.submit(clip_weights_status, opts.clip_model, opts.clip_pretrained,
+                           on_result=self._on_check_returned,
+                           on_error=lambda err: self._on_check_returned((False, str(err))))
 
     def _on_check_returned(self, value) -> None:
         found, message = value
-        self._check_worker = None
         try:
             self.check_button.setEnabled(True)
             self.weights_status.setText(("✔ " if found else "✘ ") + message)
@@ -243,13 +242,13 @@ class QtEncoderDialog(QDialog):
             pass
 
 
-def ask_encoders(parent, settings, target: str = "",
-                 fallback: EmbedOptions | None = None) -> tuple[EmbedOptions | None, bool]:
+def ask_encoders(parent, settings, target: str = "", fallback: EmbedOptions | None = None,
+                 jobs: JobRunner | None = None) -> tuple[EmbedOptions | None, bool]:
     """Show the dialog; returns ``(options or None when cancelled, don't ask again)``.
 
     Accepted choices are saved in ``settings``.
     """
-    dialog = QtEncoderDialog(load_options(settings, fallback), target, parent)
+    dialog = QtEncoderDialog(load_options(settings, fallback), target, parent, jobs)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None, False
     options = dialog.options()

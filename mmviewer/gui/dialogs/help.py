@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QTextBrowser,
     QWidget,
 )
-from superqt.utils import create_worker
 
 import mmviewer
 from mmviewer.core.encoders.info import (
@@ -78,10 +77,10 @@ class QtHelpDialog(QDialog):
 class QtAboutDialog(QDialog):
     """Versions, the encoders in use, and whether CLIP weights are on this computer."""
 
-    def __init__(self, controller, parent: QWidget | None = None):
+    def __init__(self, model, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("About mmviewer")
-        self.controller = controller
+        self.model = model
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)
@@ -90,33 +89,30 @@ class QtAboutDialog(QDialog):
         self.clip_state = "checking…"
         body_with_close(self, self.text)
         self.setMinimumWidth(620)
-        self._worker = None
         self._start_clip_check()
         self._render()
 
     def _encoder_rows(self) -> list[tuple[str, str]]:
         rows = []
-        ws = self.controller.workspace
+        ws = self.model.workspace
         ids = dict(ws.table.encoders) if ws is not None else {}
-        for modality, enc in (self.controller.encoders or {}).items():
+        for modality, enc in (self.model.encoders or {}).items():
             describe = getattr(enc, "describe", lambda e=enc: str(e))()
             rows.append((modality, f"{escape(describe)}<br><code>{escape(getattr(enc, 'id', ''))}</code>"))
         for modality, eid in ids.items():
-            if modality not in (self.controller.encoders or {}):
+            if modality not in (self.model.encoders or {}):
                 rows.append((modality, f"<code>{escape(eid)}</code>"))
         return rows
 
     def _start_clip_check(self) -> None:
-        ws = self.controller.workspace
+        ws = self.model.workspace
         if ws is not None and uses_clip(dict(ws.table.encoders)):
             self.clip_state = "found (CLIP is in use)"
             return
-        opts = self.controller.options
-        worker = create_worker(clip_weights_status, opts.clip_model, opts.clip_pretrained,
-                               _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_check_returned)
-        self._worker = worker
-        worker.start()
+        opts = self.model.options
+        self.model.jobs.submit(("clip-weights-check", id(self)), clip_weights_status,
+                               opts.clip_model, opts.clip_pretrained, on_result=self._on_check_returned,
+                               on_error=lambda err: self._on_check_returned((False, str(err))))
 
     def _on_check_returned(self, value) -> None:
         found, message = value
@@ -132,7 +128,7 @@ class QtAboutDialog(QDialog):
         enc = self._encoder_rows()
         enc_html = ("".join(f"<tr><td>{m}</td><td>{d}</td></tr>" for m, d in enc)
                     if enc else "<tr><td colspan=2>No dataset open yet.</td></tr>")
-        opts = self.controller.options
+        opts = self.model.options
         self.text.setText(
             "<h3>mmviewer</h3><p>Explore multimodal alignments: images, texts and audio that "
             "belong together.</p>"

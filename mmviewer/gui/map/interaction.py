@@ -1,7 +1,7 @@
 """The map panel's mouse and keyboard side: hover card, click, selections, current-item markers.
 
 A mixin of :class:`~mmviewer.gui.map.qt_map.QtMap` (kept apart so each module stays small); it uses
-the panel's ``state``, ``controller``, layers, markers, card and jobs.
+the panel's ``state``, ``model``, layers, markers, card and jobs.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class MapInteractionMixin:
             self.card.set_image(self.thumbnails.get(row))
 
     def _card_html(self, row: int) -> str:
-        t = self.controller.workspace.table
+        t = self.model.workspace.table
         parts = [f"<b>{html.escape(str(t.ids[row]))}</b>"]
         for col in list(t.metadata)[:META_IN_CARD]:
             value = t.metadata[col][row]
@@ -128,12 +128,12 @@ class MapInteractionMixin:
     def _request_top_matches(self) -> None:
         self._top_job.cancel()
         self._top = None
-        ws, row = self.controller.workspace, self.state.current
+        ws, row = self.model.workspace, self.state.current
         if ws is None or self.match_pair is None or not 0 <= row < ws.table.n_items:
             return
         q, t = self.match_pair
-        self._top_job.start(_top_matches, ws, row, q, t, self.state.method, self.top_k,
-                            on_return=self._on_top_job_returned)
+        self._top_job.submit(_top_matches, ws, row, q, t, self.state.method, self.top_k,
+                             on_result=self._on_top_job_returned, on_error=self._on_job_failed)
 
     def _on_top_job_returned(self, value) -> None:
         row, matches = value
@@ -152,7 +152,7 @@ class MapInteractionMixin:
         self._show_colouring()
 
     def _update_markers(self, *_args) -> None:
-        ws, row, layer = self.controller.workspace, self.state.current, self.layer
+        ws, row, layer = self.model.workspace, self.state.current, self.layer
         empty = np.empty((0, 2))
         if ws is None or not layer.n_points or not 0 <= row < ws.table.n_items:
             self.markers.set_current(empty, empty, np.empty((0, 2, 2)))

@@ -3,7 +3,7 @@
 :class:`MapLayer` owns a :class:`PointCloudItem`, the mapping from points to table rows, the
 glide animation (a ``QVariantAnimation`` moving the existing points in place) and the
 :class:`PointIndex` used for hover/click/lasso. A new layout for the same points is first
-aligned onto what is on screen (similarity transform, :func:`similarity_align`), so
+aligned onto what is on screen (similarity transform, :func:`~mmviewer.core.layout.transform.align_to`), so
 PCA -> UMAP and warm re-layouts glide instead of jumping across the map. Big layouts are aligned
 and indexed in a worker; until the kd-tree lands, hit tests scan the arrays.
 
@@ -18,38 +18,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QObject, QVariantAnimation, Signal
 
 from mmviewer.core.layout.point_index import BRUTE_MAX, PointIndex
-from mmviewer.gui.map.jobs import LatestJob
+from mmviewer.core.layout.transform import align_to
 from mmviewer.gui.map.renderer import PointCloudItem
 
 GLIDE_MS = 400
 LINE_MAX_SEGMENTS = 30_000  # more than this and lines are drawn for a random sample of items
 LINES_LIVE_MAX = 5_000  # segments followed frame by frame during a glide (else hidden)
-
-
-def similarity_align(new, old) -> np.ndarray:
-    """``new`` moved by the similarity transform (rotation/reflection, scale, shift) that best
-    fits ``old``: :func:`mmviewer.core.layout.transform.align_to`, written with 1-D dot products so it
-    takes tens of ms at 1M points instead of about a second."""
-    new = np.asarray(new, np.float32)
-    old = np.asarray(old, np.float32)
-    if len(new) < 3 or new.shape != old.shape:
-        return new.copy()
-    nx, ny = new[:, 0].astype(np.float64), new[:, 1].astype(np.float64)
-    ox, oy = old[:, 0].astype(np.float64), old[:, 1].astype(np.float64)
-    mox, moy = ox.mean(), oy.mean()
-    nx -= nx.mean()
-    ny -= ny.mean()
-    ox -= mox
-    oy -= moy
-    cross = np.array([[np.dot(nx, ox), np.dot(nx, oy)], [np.dot(ny, ox), np.dot(ny, oy)]])
-    u, s, vt = np.linalg.svd(cross)
-    rot = u @ vt
-    denom = np.dot(nx, nx) + np.dot(ny, ny)
-    scale = s.sum() / denom if denom > 0 else 1.0
-    out = np.empty_like(new)
-    out[:, 0] = (nx * rot[0, 0] + ny * rot[1, 0]) * scale + mox
-    out[:, 1] = (nx * rot[0, 1] + ny * rot[1, 1]) * scale + moy
-    return out
 
 
 def segment_pairs(rows: np.ndarray, which: np.ndarray, n_modalities: int) -> np.ndarray:
@@ -76,7 +50,7 @@ class MapLayer(QObject):
     glide_finished = Signal()
     index_ready = Signal()
 
-    def __init__(self, view_box, lines: bool = False, parent: QObject | None = None):
+    def __init__(self, view_box, jobs, lines: bool = False, parent: QObject | None = None):
         super().__init__(parent)
         self.item = PointCloudItem()
         view_box.addItem(self.item)
@@ -97,7 +71,7 @@ class MapLayer(QObject):
         self._anim.setEasingCurve(QEasingCurve.Type.OutCubic)
         self._anim.valueChanged.connect(self._on_anim_value_changed)
         self._anim.finished.connect(self._on_anim_finished)
-        self._job = LatestJob(self)
+        self._job = jobs.slot("map-layer", id(self))
 
     # -- what is shown --------------------------------------------------------------------------
     @property
@@ -148,12 +122,12 @@ class MapLayer(QObject):
             return False
         old = self.item.positions()
         if len(pos) <= BRUTE_MAX:
-            aligned = similarity_align(pos, old)
+            aligned = align_to(pos, old)
             self._glide_to(aligned)
             self.index = PointIndex(aligned)
             self.index_ready.emit()
         else:  # aligned off the UI thread; the kd-tree is built once the glide is over
-            self._job.start(similarity_align, pos, old, on_return=self._glide_to)
+            self._job.submit(align_to, pos, old, on_result=self._glide_to)
         return True
 
     def _index(self, pos) -> None:
@@ -162,7 +136,7 @@ class MapLayer(QObject):
             self.index_ready.emit()
         else:
             self.index = PointIndex(pos, tree=False)
-            self._job.start(PointIndex, pos, on_return=self._on_index_job_returned)
+            self._job.submit(PointIndex, pos, on_result=self._on_index_job_returned)
 
     def _on_index_job_returned(self, index: PointIndex) -> None:
         self.index = index

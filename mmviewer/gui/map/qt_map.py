@@ -1,7 +1,7 @@
 """The map panel: every item as a point on the fused 2-D layout, linked to the view state.
 
-``QtMap(state, controller, thumbnails=None)`` draws ``controller.layout_ready`` (PCA at once,
-then UMAP gliding in) and, in line mode, ``controller.modality_layout_ready`` (each item's
+``QtMap(state, model, thumbnails=None)`` draws ``model.layout_ready`` (PCA at once,
+then UMAP gliding in) and, in line mode, ``model.modality_layout_ready`` (each item's
 modalities as separate points joined by lines). Points are rasterised with numpy at screen
 resolution (:mod:`mmviewer.gui.map.renderer`), so 1M points stay interactive. Hover shows the
 item's thumbnail and caption; click sets ``state.current``; rectangle and lasso set
@@ -30,7 +30,6 @@ from mmviewer.core.app.state import (
 )
 from mmviewer.gui.map.export import export_plot
 from mmviewer.gui.map.interaction import MapInteractionMixin
-from mmviewer.gui.map.jobs import LatestJob
 from mmviewer.gui.map.layer import MapLayer
 from mmviewer.gui.map.overlays import HoverCard, MapLegend, Markers
 from mmviewer.gui.map.styling import MapStylingMixin
@@ -55,11 +54,11 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
     colours_changed = Signal()  # a colouring (maybe partial, see .colouring.done) is shown
     hovered = Signal(int)  # row under the cursor, -1 when none
 
-    def __init__(self, state, controller, thumbnails: ThumbnailCache | None = None,
+    def __init__(self, state, model, thumbnails: ThumbnailCache | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self.state, self.controller = state, controller
-        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(controller, parent=self)
+        self.state, self.model = state, model
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.colouring: mc.Colouring | None = None
         self.match_pair: tuple[str, str] | None = None
         self.hovered_row = -1
@@ -77,14 +76,14 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.plot.hideAxis("bottom")
         self.plot.setMenuEnabled(False)  # the plot's menu; the ViewBox keeps its own
         self.view_box.setAspectLocked(True)
-        self.items = MapLayer(self.view_box, parent=self)
-        self.modality_points = MapLayer(self.view_box, lines=True, parent=self)
+        self.items = MapLayer(self.view_box, model.jobs, parent=self)
+        self.modality_points = MapLayer(self.view_box, model.jobs, lines=True, parent=self)
         self.markers = Markers(self.view_box)
         self.legend = MapLegend(self.plot)
         self.card = HoverCard(self.plot)
-        self._colour_job = LatestJob(self)
-        self._top_job = LatestJob(self)
-        self._select_job = LatestJob(self)
+        self._colour_job = model.jobs.slot("map-colour", id(self))
+        self._top_job = model.jobs.slot("map-top-matches", id(self))
+        self._select_job = model.jobs.slot("map-select", id(self))
         self._hover_timer = QTimer(self, singleShot=True, interval=15)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -93,25 +92,25 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         layout.addWidget(self.plot)
         self._apply_theme()
         self._connect()
-        if controller.workspace is not None:
-            self._on_controller_table_ready()
-            if controller.positions is not None:
-                self._on_controller_layout_ready(controller.positions, controller.layout_kind)
+        if model.workspace is not None:
+            self._on_model_table_ready()
+            if model.positions is not None:
+                self._on_model_layout_ready(model.positions, model.layout_kind)
             if state.map_mode == MAP_MODALITIES:
-                controller.request_modality_layout()
+                model.request_modality_layout()
         self._apply_mode()
 
     def _connect(self) -> None:
-        ev, c, tb, vb = self.state.events, self.controller, self.toolbar, self.view_box
+        ev, c, tb, vb = self.state.events, self.model, self.toolbar, self.view_box
         ev.current.connect(self._on_state_current)
         ev.selection.connect(self._on_state_selection)
         ev.highlight.connect(self._on_state_highlight)
         ev.colour_by.connect(self._on_state_colour_by)
         ev.map_mode.connect(self._on_state_map_mode)
         ev.method.connect(self._on_state_method)
-        c.table_ready.connect(self._on_controller_table_ready)
-        c.layout_ready.connect(self._on_controller_layout_ready)
-        c.modality_layout_ready.connect(self._on_controller_modality_layout_ready)
+        c.table_ready.connect(self._on_model_table_ready)
+        c.layout_ready.connect(self._on_model_layout_ready)
+        c.modality_layout_ready.connect(self._on_model_modality_layout_ready)
         self.thumbnails.ready.connect(self._on_thumbnails_ready)
         for name, layer in (("items", self.items), ("modalities", self.modality_points)):
             layer.moved.connect(self._update_markers)
@@ -122,8 +121,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self._hover_timer.timeout.connect(self._on_hover_timer_timeout)
         self.legend.entry_clicked.connect(self._on_legend_entry_clicked)
-        self._colour_job.failed.connect(self._on_job_failed)
-        self._select_job.failed.connect(self._on_job_failed)
         tb.tools.triggered.connect(lambda a: self.set_tool(a.data()))
         tb.reset_action.triggered.connect(self.reset_view)
         tb.colour_combo.currentIndexChanged.connect(self._on_toolbar_colour_changed)
@@ -201,8 +198,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         """Select the items whose points lie inside ``polygon`` ((K, 2) data coordinates)."""
         layer = self.layer
         if layer.n_points > SELECT_SYNC_LIMIT:
-            self._select_job.start(layer.in_polygon, np.asarray(polygon, float),
-                                   on_return=lambda pts: self._combine(layer.rows_of(pts), op))
+            self._select_job.submit(layer.in_polygon, np.asarray(polygon, float),
+                                    on_result=lambda pts: self._combine(layer.rows_of(pts), op),
+                                    on_error=self._on_job_failed)
             return None
         return self._combine(layer.rows_of(layer.in_polygon(polygon)), op)
 
@@ -228,8 +226,8 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
             layer.finish_glide()
         return export_plot(self.plot.plotItem, Path(path), self.colouring_for_legend(), width)
 
-    # -- controller ------------------------------------------------------------------------------
-    def _on_controller_table_ready(self) -> None:
+    # -- model ------------------------------------------------------------------------------
+    def _on_model_table_ready(self) -> None:
         for job in (self._colour_job, self._top_job, self._select_job):
             job.cancel()
         for layer in (self.items, self.modality_points):
@@ -238,7 +236,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self._colour_cache.clear()
         self._clear_hover()
         self.markers.clear()
-        t = self.controller.workspace.table
+        t = self.model.workspace.table
         self._pairs = mc.modality_pairs(t)
         pair = self.match_pair if self.match_pair in self._pairs else None
         self.match_pair = pair or (self._pairs[0] if self._pairs else None)
@@ -250,8 +248,8 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.view_box.enableAutoRange()
         self._recolour()
 
-    def _on_controller_layout_ready(self, positions, kind: str) -> None:
-        ws = self.controller.workspace
+    def _on_model_layout_ready(self, positions, kind: str) -> None:
+        ws = self.model.workspace
         if ws is None or len(positions) != ws.table.n_items:
             return
         fresh = self.items.n_points != len(positions)
@@ -260,9 +258,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
             self._style_layer(self.items)
             self.points_changed.emit("items")
 
-    def _on_controller_modality_layout_ready(self, value) -> None:
+    def _on_model_modality_layout_ready(self, value) -> None:
         positions, rows, which = value
-        ws = self.controller.workspace
+        ws = self.model.workspace
         if ws is None or (len(rows) and int(np.max(rows)) >= ws.table.n_items):
             return
         layer = self.modality_points
@@ -335,8 +333,8 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
             try:
                 self.export_image(path)
             except Exception as err:  # a failed export is a message, not a crash
-                self.controller.notice.emit(Notice(f"Could not export the map: {err}", "error",
+                self.model.notice.emit(Notice(f"Could not export the map: {err}", "error",
                                                    path=path))
 
     def _on_job_failed(self, err) -> None:
-        self.controller.notice.emit(Notice(f"Map: {err}", "warning"))
+        self.model.notice.emit(Notice(f"Map: {err}", "warning"))

@@ -45,12 +45,12 @@ class MapStylingMixin:
         layer = self.modality_points
         if self.state.map_mode == MAP_MODALITIES and self.state.colour_by == COLOUR_MODALITIES \
                 and layer.which is not None:
-            return mc.modality_points(layer.which, self.controller.workspace.table.modalities)
+            return mc.modality_points(layer.which, self.model.workspace.table.modalities)
         return self.colouring
 
     # -- styling ---------------------------------------------------------------------------------
     def _variants(self) -> np.ndarray | None:
-        ws = self.controller.workspace
+        ws = self.model.workspace
         if ws is None:
             return None
         return variants_for(ws.table.n_items, self.state.selection, self.state.highlight)
@@ -72,7 +72,7 @@ class MapStylingMixin:
         """Colour by ``state.colour_by``: from the cache, inline for small tables, else in a
         worker (match correctness streams partial colourings)."""
         self._colour_job.cancel()
-        ws = self.controller.workspace
+        ws = self.model.workspace
         if ws is None:
             return
         t, spec = ws.table, self.state.colour_by
@@ -99,11 +99,11 @@ class MapStylingMixin:
             except ValueError as err:  # e.g. too few pairs to fit an alignment
                 self._on_job_failed(err)
         else:
-            self._colour_job.start(job, *args, on_return=done,
-                                   on_yield=self._set_colouring if spec == COLOUR_MATCH else None)
+            self._colour_job.submit(job, *args, on_result=done, on_error=self._on_job_failed,
+                                    on_progress=self._set_colouring if spec == COLOUR_MATCH else None)
 
     def _set_colouring(self, colouring: mc.Colouring | None) -> None:
-        ws = self.controller.workspace
+        ws = self.model.workspace
         if colouring is None or ws is None or len(colouring.index) != ws.table.n_items:
             return
         self.colouring = colouring
@@ -117,7 +117,7 @@ class MapStylingMixin:
         if not layer.n_points:
             return
         if layer is self.modality_points and self.state.colour_by == COLOUR_MODALITIES:
-            mod = mc.modality_points(layer.which, self.controller.workspace.table.modalities)
+            mod = mc.modality_points(layer.which, self.model.workspace.table.modalities)
             layer.item.set_colours(mod.index, mod.colours)
         elif c is not None:
             layer.item.set_colours(layer.per_point(c.index), c.colours)
@@ -134,7 +134,7 @@ class MapStylingMixin:
         self.legend.set_entries(c.title, c.labels, c.colours, c.counts, note)
         extra = []
         if self.state.map_mode == MAP_MODALITIES and self.modality_points.which is not None:
-            mods = self.controller.workspace.table.modalities
+            mods = self.model.workspace.table.modalities
             extra.append("Symbols: " + ", ".join(f"{s} {m}" for s, m in zip("●■▲◆", mods, strict=False)))
             if self.modality_points.lines_note:
                 extra.append(self.modality_points.lines_note)

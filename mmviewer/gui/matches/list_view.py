@@ -11,7 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem
-from superqt.utils import create_worker
+
+from mmviewer.core.app.runner import each
 
 ICON = 40
 PARTNER_MARK = "✓ partner"
@@ -19,18 +20,12 @@ PARTNER_BRUSH = QBrush(QColor(60, 180, 75, 80))
 ROW_ROLE = Qt.ItemDataRole.UserRole
 
 
-def _durations(paths: dict[int, object]) -> dict[int, float | None]:
-    """Audio durations from the file headers (worker thread; no decoding)."""
+def _duration(path) -> float | None:
+    """An audio file's duration from its header (no decoding)."""
     import soundfile
 
-    out = {}
-    for row, path in paths.items():
-        try:
-            info = soundfile.info(str(path))
-            out[row] = info.frames / info.samplerate if info.samplerate else None
-        except Exception:  # unreadable header: the row just shows no duration
-            out[row] = None
-    return out
+    info = soundfile.info(str(path))
+    return info.frames / info.samplerate if info.samplerate else None
 
 
 class AudioDurations(QObject):
@@ -38,37 +33,39 @@ class AudioDurations(QObject):
 
     updated = Signal()
 
-    def __init__(self, controller, parent=None):
+    def __init__(self, model, parent=None):
         super().__init__(parent)
-        self.controller = controller
+        self.model = model
         self._known: dict[int, float | None] = {}
-        self._asked: set[int] = set()
-        controller.table_ready.connect(self._on_controller_table_ready)
+        self._missing: dict[int, object] = {}  # row -> path, asked and not yet read
+        self._job = model.jobs.slot("audio-durations", id(self))
+        model.table_ready.connect(self._on_model_table_ready)
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
+        self._job.cancel()
         self._known.clear()
-        self._asked.clear()
+        self._missing.clear()
 
     def get(self, row: int) -> float | None:
         return self._known.get(row)
 
     def request(self, rows) -> None:
-        paths = {}
-        for row in rows:
-            item = self.controller.item(int(row))
+        """Read the durations of ``rows`` in the background (``updated`` as they land)."""
+        added = False
+        for row in map(int, rows):
+            item = self.model.item(row)
             ref = item.media.get("audio") if item is not None else None
-            if row not in self._asked and ref is not None and ref.path is not None:
-                paths[int(row)] = ref.path
-        if not paths:
-            return
-        self._asked.update(paths)
-        worker = create_worker(_durations, paths, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_worker_returned)
-        worker.start()
+            if row not in self._known and row not in self._missing and ref is not None and ref.path is not None:
+                self._missing[row] = ref.path
+                added = True
+        if added:
+            self._job.submit(each, _duration, list(self._missing.items()),
+                             on_progress=self._on_duration_read)
 
-    def _on_worker_returned(self, found: dict) -> None:
-        if all(r in self._asked for r in found):
-            self._known.update(found)
+    def _on_duration_read(self, value) -> None:
+        row, seconds, _error = value  # an unreadable header: the row shows no duration
+        if self._missing.pop(row, None) is not None:
+            self._known[row] = seconds
             self.updated.emit()
 
 
@@ -78,9 +75,9 @@ class MatchListView(QTreeWidget):
     row_chosen = Signal(int)  # clicked or Enter
     row_focused = Signal(int)  # the keyboard/mouse cursor moved onto a row
 
-    def __init__(self, controller, thumbnails, durations: AudioDurations, parent=None):
+    def __init__(self, model, thumbnails, durations: AudioDurations, parent=None):
         super().__init__(parent)
-        self.controller = controller
+        self.model = model
         self.thumbnails = thumbnails
         self.durations = durations
         self.kind = "item"
@@ -122,7 +119,7 @@ class MatchListView(QTreeWidget):
             self.show_message(matches.note or "no matches")
             return
         self.kind = kind
-        ids = self.controller.workspace.table.ids
+        ids = self.model.workspace.table.ids
         self.blockSignals(True)
         self.clear()
         self._items = {}
@@ -194,7 +191,7 @@ class MatchListView(QTreeWidget):
 
     def _on_durations_updated(self) -> None:
         if self.kind == "audio":
-            ids = self.controller.workspace.table.ids
+            ids = self.model.workspace.table.ids
             for row, item in self._items.items():
                 self._describe(item, row, str(ids[row]))
 

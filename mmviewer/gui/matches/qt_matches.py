@@ -5,17 +5,17 @@ Top: fused "Similar items" (the recommendation view). Bottom: a grid with one bu
 where the true partner ranks — and the chosen list below it, headed e.g. "text → image · ridge ·
 partner rank 3 · fitted on this item".
 
-Work split (house rules 4 and 5): a new item, method or k computes the weight-independent part
-in two workers, newest request wins in each: the similar list's per-modality cosines (fast), and
-the cross-modal lists and per-modality score vectors (the first use of a learned method fits its
-aligners, which can take seconds to a minute at 100k items; the similar list does not wait for
-it). A weight change recombines the cached vectors synchronously, which is elementwise work over
-N (see :mod:`mmviewer.core.match.lists` and ``benchmarks/bench_matches.py``).
+Work split: when the item, method or k change, the app model computes the weight-independent
+part in two jobs (``similar_ready``: the similar list's per-modality cosines, fast;
+``matches_ready``: the cross-modal lists and per-modality score vectors, which fit aligners on
+the first use of a method; the similar list does not wait for them). A weight change recombines
+those vectors here, synchronously: elementwise work over N (see :mod:`mmviewer.core.match.lists`
+and ``benchmarks/bench_matches.py``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from mmviewer.core.match.export import iter_all_matches, save_matches  # noqa: F401 (re-export)
 from mmviewer.core.match.lists import (
@@ -44,58 +43,6 @@ from mmviewer.gui.preview.thumbnails import ThumbnailCache
 PLACEHOLDER_DELAY_MS = 150
 
 
-def _guarded(generation: int, func, *args):
-    """Worker: ``(generation, func(*args), "")``; a failure comes back as text, never raised."""
-    try:
-        return generation, func(*args), ""
-    except Exception as err:  # e.g. a failed fit: the panel shows the reason, not a traceback
-        return generation, None, f"{type(err).__name__}: {err}"
-
-
-class _Slot(QObject):
-    """One kind of background job: at most one running and one waiting; stale results dropped."""
-
-    def __init__(self, func, on_result, parent):
-        super().__init__(parent)
-        self.func, self.on_result = func, on_result
-        self.generation = 0
-        self.worker = None
-        self.pending = None
-
-    @property
-    def busy(self) -> bool:
-        return self.worker is not None or self.pending is not None
-
-    def request(self, *args) -> None:
-        self.generation += 1
-        job = (self.generation, self.func, *args)
-        if self.worker is None:
-            self._start(job)
-        else:
-            self.pending = job  # newest request wins; starts when the running one ends
-
-    def cancel(self) -> None:
-        self.generation += 1
-        self.pending = None
-
-    def _start(self, job) -> None:
-        self.pending = None
-        self.worker = create_worker(_guarded, *job, _start_thread=False, _ignore_errors=True)
-        self.worker.returned.connect(self._on_worker_returned)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.worker.start()
-
-    def _on_worker_returned(self, value) -> None:
-        generation, result, error = value
-        if generation == self.generation and self.pending is None:
-            self.on_result(result, error)
-
-    def _on_worker_finished(self) -> None:
-        self.worker = None
-        if self.pending is not None:
-            self._start(self.pending)
-
-
 class QtMatches(QWidget):
     """Match lists of ``state.current``; see the module docstring."""
 
@@ -103,21 +50,18 @@ class QtMatches(QWidget):
     lists_ready = Signal()  # every list of the newest item / method / k request is drawn
     reweighted = Signal()  # the weight-dependent lists were redrawn after a weight change
 
-    def __init__(self, state, controller, thumbnails=None, parent=None):
+    def __init__(self, state, model, thumbnails=None, parent=None):
         super().__init__(parent)
         self.state = state
-        self.controller = controller
-        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(controller, parent=self)
-        self.durations = AudioDurations(controller, self)
+        self.model = model
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
+        self.durations = AudioDurations(model, self)
         self.similar: SimilarItems | None = None  # the similar list's cached scorer
         self.data: ItemMatches | None = None  # cross lists and score vectors for data.row
         self.cross_lists: dict[tuple[str, str], object] = {}
         self.similar_list = None
         self.fused_lists: dict[str, object] = {}
         self.shown = ""  # name of the list in the lower view, e.g. "text→image"
-        self._similar_slot = _Slot(lambda ws, row: ws.similar_items(row), self._on_similar_result, self)
-        self._lists_slot = _Slot(lambda ws, row, method, k: ws.item_matches(row, method, k),
-                                  self._on_lists_result, self)
         self._waiting: set[str] = set()
         self._fitted: set[tuple[str, str, str]] = set()
         self._timer = QTimer(self, singleShot=True, interval=PLACEHOLDER_DELAY_MS)
@@ -126,7 +70,7 @@ class QtMatches(QWidget):
         self.similar_header = QLabel("Similar items")
         self.similar_header.setToolTip("Items most similar to the current one under the fused "
                                        "similarity (the weight sliders); updates live while you drag.")
-        self.similar_view = MatchListView(controller, self.thumbnails, self.durations)
+        self.similar_view = MatchListView(model, self.thumbnails, self.durations)
         self.grid_box = QWidget()
         self.grid = QGridLayout(self.grid_box)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -141,7 +85,7 @@ class QtMatches(QWidget):
         self.pair_header.setWordWrap(True)
         self.pair_header.setToolTip("The list shown below: query → target modality, the alignment "
                                     "method, and the rank of the item's own (true partner) media.")
-        self.pair_view = MatchListView(controller, self.thumbnails, self.durations)
+        self.pair_view = MatchListView(model, self.thumbnails, self.durations)
         for view in (self.similar_view, self.pair_view):
             view.row_chosen.connect(self._on_view_row_chosen)
             view.row_focused.connect(self._on_view_row_focused)
@@ -174,13 +118,15 @@ class QtMatches(QWidget):
         state.events.method.connect(self._on_state_method)
         state.events.k.connect(self._on_state_k)
         state.events.weights.connect(self._on_state_weights)
-        controller.table_ready.connect(self._on_controller_table_ready)
-        if controller.workspace is not None:
-            self._on_controller_table_ready()
+        model.table_ready.connect(self._on_model_table_ready)
+        model.similar_ready.connect(self._on_model_similar_ready)
+        model.matches_ready.connect(self._on_model_matches_ready)
+        if model.workspace is not None:
+            self._on_model_table_ready()
 
     # -- the list grid --------------------------------------------------------------------------
     def _modalities(self) -> list[str]:
-        ws = self.controller.workspace
+        ws = self.model.workspace
         return list(ws.table.modalities) if ws is not None else []
 
     def _build_grid(self) -> None:
@@ -240,29 +186,28 @@ class QtMatches(QWidget):
         self.buttons[name].setChecked(True)
         self._draw_pair()
 
-    # -- requests -------------------------------------------------------------------------------
-    def _on_controller_table_ready(self) -> None:
+    # -- waiting for the model (it computes the lists when the item, method or k change) ----
+    def _on_model_table_ready(self) -> None:
         self.similar, self.data = None, None
         self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
         self._fitted.clear()
         self._build_grid()
-        self._request(similar=True, lists=True)
+        self._expect(similar=True, lists=True)
 
     def _on_state_current(self, _row) -> None:
-        self._request(similar=True, lists=True)
+        self._expect(similar=True, lists=True)
 
     def _on_state_method(self, _method) -> None:
-        self._request(similar=False, lists=True)
+        self._expect(similar=False, lists=True)
 
     def _on_state_k(self, _k) -> None:
-        self._request(similar=True, lists=True)
+        self._expect(similar=True, lists=True)
 
-    def _request(self, similar: bool, lists: bool) -> None:
-        ws, row = self.controller.workspace, self.state.current
+    def _expect(self, similar: bool, lists: bool) -> None:
+        """The model is computing new lists: show a placeholder if they take a while."""
+        ws, row = self.model.workspace, self.state.current
         if ws is None or not 0 <= row < ws.table.n_items:
             self._timer.stop()
-            self._similar_slot.cancel()
-            self._lists_slot.cancel()
             self._waiting.clear()
             self.similar, self.data = None, None
             self.cross_lists, self.similar_list, self.fused_lists = {}, None, {}
@@ -274,10 +219,8 @@ class QtMatches(QWidget):
             return
         if similar:
             self._waiting.add(SIMILAR)
-            self._similar_slot.request(ws, row)
         if lists:
             self._waiting.add("lists")
-            self._lists_slot.request(ws, row, self.state.method, self.state.k)
         self._timer.start()
 
     def _on_timer_timeout(self) -> None:
@@ -286,7 +229,7 @@ class QtMatches(QWidget):
             self.similar_view.show_message("matching…")
         if "lists" not in self._waiting:
             return
-        ws, method = self.controller.workspace, self.state.method
+        ws, method = self.model.workspace, self.state.method
         fits = sorted({resolved for q, tgt in cross_pairs(self._modalities())
                        if (resolved := ws.resolve_method(q, tgt, method)) != "none"
                        and (q, tgt, resolved) not in self._fitted})
@@ -296,7 +239,9 @@ class QtMatches(QWidget):
         for button in self.buttons.values():
             button.setText("…")
 
-    def _on_similar_result(self, similar: SimilarItems | None, error: str) -> None:
+    def _on_model_similar_ready(self, similar: SimilarItems | None, error: str) -> None:
+        if similar is not None and similar.row != self.state.current:
+            return  # an answer for an item the user has left
         self._waiting.discard(SIMILAR)
         if similar is None:
             self.similar_view.show_message(f"could not compute similar items: {error}")
@@ -306,7 +251,10 @@ class QtMatches(QWidget):
         self.similar_ready.emit()
         self._maybe_ready()
 
-    def _on_lists_result(self, data: ItemMatches | None, error: str) -> None:
+    def _on_model_matches_ready(self, data: ItemMatches | None, error: str) -> None:
+        if data is not None and (data.row, data.method, data.k) != (
+                self.state.current, self.state.method, self.state.k):
+            return  # an answer to an older question
         self._waiting.discard("lists")
         if data is None:
             self.pair_view.show_message(f"could not compute matches: {error}")
@@ -373,7 +321,7 @@ class QtMatches(QWidget):
         if (self.data is None or self.similar is None or self._waiting
                 or not self.data.row == self.similar.row == self.state.current):
             return []  # still computing: the lists would not belong to one item
-        ids = self.controller.workspace.table.ids
+        ids = self.model.workspace.table.ids
         qid = str(ids[self.data.row])
         rows = export_rows(qid, SIMILAR, self.similar_list, ids)
         for (q, tgt), lst in self.cross_lists.items():

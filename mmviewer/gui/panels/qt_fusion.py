@@ -1,7 +1,7 @@
 """Fusion controls: one weight slider per modality, the alignment method and the list length.
 
 :class:`QtFusion` writes user intent into the :class:`~mmviewer.core.app.state.ViewState` (weights on
-every slider step, so match lists follow a drag; the controller debounces the re-layout) and
+every slider step, so match lists follow a drag; the model debounces the re-layout) and
 redraws from the state's events, so a change made elsewhere (a restored session, a test) shows
 here too. Writing back a value the state already holds emits nothing, and state-driven updates
 are applied with the widgets' signals blocked: no feedback loop either way.
@@ -52,10 +52,10 @@ class QtFusion(QWidget):
     (The map's one-point-per-modality mode is a toggle in the map panel's toolbar.)
     """
 
-    def __init__(self, state, controller=None, parent: QWidget | None = None):
+    def __init__(self, state, model=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.state = state
-        self.controller = controller
+        self.model = model
         self.sliders: dict[str, QLabeledDoubleSlider] = {}
 
         self._weights_box = QGroupBox("Fusion weights")

@@ -1,7 +1,7 @@
 """The Metrics panel: held-out cross-modal retrieval per modality pair, and fusion figures.
 
-Filled from ``controller.metrics_ready`` (the dict of :func:`mmviewer.core.evaluate.evaluation.evaluate`
-per pair plus :func:`~mmviewer.core.evaluate.evaluation.evaluate_fusion`), which the controller recomputes
+Filled from ``model.metrics_ready`` (the dict of :func:`mmviewer.core.evaluate.evaluation.evaluate`
+per pair plus :func:`~mmviewer.core.evaluate.evaluation.evaluate_fusion`), which the model recomputes
 after every re-alignment (method or weight change). While that runs the panel says "computing…"
 and dims the previous figures. A pair whose evaluation failed shows its error in its row.
 """
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from mmviewer.gui.plot_style import style_plot
 
-#: ``controller.busy`` label of the metrics job (see AppController.request_metrics).
+#: ``model.busy`` label of the metrics job (see AppModel.request_metrics).
 METRICS_BUSY_LABEL = "Measuring alignment"
 
 #: (header, key in the pair dict, format, tooltip)
@@ -69,10 +69,10 @@ def _fmt(value, fmt: str) -> str:
 class QtMetrics(QWidget):
     """Metrics table, recall chart and fusion figures; ``to_json()`` for export."""
 
-    def __init__(self, state, controller, thumbnails=None, parent=None):
+    def __init__(self, state, model, thumbnails=None, parent=None):
         super().__init__(parent)
         self.state = state
-        self.controller = controller
+        self.model = model
         self.metrics: dict | None = None
         self.computing = False
 
@@ -119,9 +119,9 @@ class QtMetrics(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
 
-        controller.metrics_ready.connect(self._on_controller_metrics_ready)
-        controller.busy.connect(self._on_controller_busy)
-        controller.table_ready.connect(self._on_controller_table_ready)
+        model.metrics_ready.connect(self._on_model_metrics_ready)
+        model.busy.connect(self._on_model_busy)
+        model.table_ready.connect(self._on_model_table_ready)
         state.events.method.connect(self._on_state_changed)
         state.events.weights.connect(self._on_state_changed)
 
@@ -135,17 +135,17 @@ class QtMetrics(QWidget):
         elif self.metrics is not None:
             self.status.setText(self._summary(self.metrics))
 
-    def _on_controller_busy(self, label: str) -> None:
+    def _on_model_busy(self, label: str) -> None:
         if label == METRICS_BUSY_LABEL:
             self._set_computing(True)
         elif not label and self.computing:
             self._set_computing(False)
 
     def _on_state_changed(self, _value) -> None:
-        if self.controller.workspace is not None:
-            self._set_computing(True)  # the controller re-measures on method/weight changes
+        if self.model.workspace is not None:
+            self._set_computing(True)  # the model re-measures on method/weight changes
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
         self.metrics = None
         self.table.setRowCount(0)
         self.fusion.setRowCount(0)
@@ -154,7 +154,7 @@ class QtMetrics(QWidget):
         self.status.setText("No metrics yet.")
 
     # -- results --------------------------------------------------------------------------------
-    def _on_controller_metrics_ready(self, metrics: dict) -> None:
+    def _on_model_metrics_ready(self, metrics: dict) -> None:
         self.metrics = metrics
         pairs = metrics.get("pairs") or []
         self._fill_table(pairs)

@@ -1,6 +1,6 @@
 """The Text query panel: type a description, find the items that match it.
 
-Enter runs :meth:`AppController.run_text_query` (the text is embedded in a worker with the
+Enter runs :meth:`AppModel.run_text_query` (the text is embedded in a worker with the
 dataset's text encoder and ranked against every item through the current alignment and
 weights); ``query_ready`` fills the hit list and lights the hits up on the map through
 ``state.highlight``. Clicking a hit makes it the current item; Clear resets the highlight.
@@ -40,11 +40,11 @@ class QtQuery(QWidget):
 
     results_shown = Signal()  # the hit list was redrawn from query_ready
 
-    def __init__(self, state, controller, thumbnails=None, parent=None):
+    def __init__(self, state, model, thumbnails=None, parent=None):
         super().__init__(parent)
         self.state = state
-        self.controller = controller
-        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(controller, parent=self)
+        self.model = model
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.searching = ""
         self._items: dict[int, QListWidgetItem] = {}
 
@@ -81,9 +81,9 @@ class QtQuery(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.results, 1)
 
-        controller.query_ready.connect(self._on_controller_query_ready)
-        controller.table_ready.connect(self._on_controller_table_ready)
-        controller.notice.connect(self._on_controller_notice)
+        model.query_ready.connect(self._on_model_query_ready)
+        model.table_ready.connect(self._on_model_table_ready)
+        model.notice.connect(self._on_model_notice)
         self.thumbnails.ready.connect(self._on_thumbnails_ready)
 
     # -- searching ------------------------------------------------------------------------------
@@ -92,27 +92,27 @@ class QtQuery(QWidget):
         text = text.strip()
         if not text:
             return
-        if self.controller.workspace is None or "text" not in self.controller.encoders:
+        if self.model.workspace is None or "text" not in self.model.encoders:
             self.status.setText("Text search needs a dataset embedded with a text encoder "
                                 "(a precomputed table brings none).")
         else:
             self.searching = text
             self.status.setText(f"<i>searching for “{html.escape(text)}”…</i>")
-        self.controller.run_text_query(text, k=max(MIN_HITS, self.state.k))
+        self.model.run_text_query(text, k=max(MIN_HITS, self.state.k))
 
     def _on_edit_return_pressed(self) -> None:
         self.search(self.edit.text())
 
-    def _on_controller_notice(self, notice) -> None:
+    def _on_model_notice(self, notice) -> None:
         if self.searching and notice.level == "error" and notice.text.startswith("query"):
             self.status.setText(f"Search failed: {notice.text}")
             self.searching = ""
 
-    def _on_controller_query_ready(self, rows, scores) -> None:
+    def _on_model_query_ready(self, rows, scores) -> None:
         rows = [int(r) for r in rows]
         self.results.clear()
         self._items = {}
-        ids = self.controller.workspace.table.ids
+        ids = self.model.workspace.table.ids
         for rank, (row, score) in enumerate(zip(rows, scores, strict=True), start=1):
             caption = self.thumbnails.caption(row)
             item = QListWidgetItem(f"{rank}. {ids[row]}  ·  {float(score):.3f}\n{caption or ''}")
@@ -145,7 +145,7 @@ class QtQuery(QWidget):
         self.status.setText("")
         self.state.highlight = ()
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
         self.results.clear()
         self._items = {}
         self.status.setText("")

@@ -54,7 +54,7 @@ class Placeholder(QLabel):
         self.reason = reason
 
 
-def build_panel(spec: PanelSpec, state, controller, thumbnails) -> tuple[QWidget, str | None]:
+def build_panel(spec: PanelSpec, state, model, thumbnails) -> tuple[QWidget, str | None]:
     """``(widget, None)``, or ``(placeholder, reason)`` when the panel cannot be built."""
     try:
         module = importlib.import_module(spec.module)
@@ -67,9 +67,9 @@ def build_panel(spec: PanelSpec, state, controller, thumbnails) -> tuple[QWidget
         return _failed(spec, err)
     try:
         if spec.takes_thumbnails:
-            widget = cls(state, controller, thumbnails=thumbnails)
+            widget = cls(state, model, thumbnails=thumbnails)
         else:
-            widget = cls(state, controller)
+            widget = cls(state, model)
     except Exception as err:
         return _failed(spec, err)
     widget.setObjectName(f"panel_{spec.key}")

@@ -1,8 +1,8 @@
 """The Preview panel: the current item's image, full text, audio player and metadata.
 
-Files are decoded in workers through the core's safe loaders (image, text and audio each in
-their own, so a fast one shows first); results for an item that is no longer current are
-dropped. A missing modality says so ("no audio for this item"); a broken file shows the
+Files are decoded by jobs of the model's runner through the core's safe loaders (image, text
+and audio each in a slot of its own, so a fast one shows first); a newer item supersedes the
+decodes of the last one, whose results are never shown. A missing modality says so ("no audio for this item"); a broken file shows the
 loader's reason. Switching items stops playback.
 """
 
@@ -13,7 +13,6 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QSplitter, QVBoxLayout, QWidget
-from superqt.utils import create_worker
 
 from mmviewer.core.data.preview import guarded, read_audio, read_image, read_text
 from mmviewer.gui.preview.audio import AudioPlayer
@@ -64,13 +63,12 @@ class QtPreview(QWidget):
 
     loaded = Signal(str)  # "image" | "text" | "audio": that modality of the current item is shown
 
-    def __init__(self, state, controller, thumbnails=None, parent=None):
+    def __init__(self, state, model, thumbnails=None, parent=None):
         super().__init__(parent)
         self.state = state
-        self.controller = controller
+        self.model = model
         self.thumbnails = thumbnails
         self.row = -1
-        self._generation = 0
 
         self.meta = QLabel()
         self.meta.setWordWrap(True)
@@ -99,7 +97,7 @@ class QtPreview(QWidget):
         layout.addWidget(splitter, 1)
 
         state.events.current.connect(self._on_state_current)
-        controller.table_ready.connect(self._on_controller_table_ready)
+        model.table_ready.connect(self._on_model_table_ready)
         self._show(state.current)
 
     @staticmethod
@@ -115,13 +113,14 @@ class QtPreview(QWidget):
     def _on_state_current(self, row: int) -> None:
         self._show(row)
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
         self._show(self.state.current)
 
     def _show(self, row: int) -> None:
-        self._generation += 1
+        for modality in MODALITY_TITLES:  # whatever the last item was still decoding
+            self.model.jobs.cancel(("preview", modality, id(self)))
         self.audio.stop()
-        ws = self.controller.workspace
+        ws = self.model.workspace
         self.row = row if ws is not None and 0 <= row < ws.table.n_items else -1
         if self.row < 0:
             self.meta.setText("<i>Select an item to preview it.</i>")
@@ -131,7 +130,7 @@ class QtPreview(QWidget):
             self.text.setPlainText("")
             self.audio.set_source(None, "Audio")
             return
-        item = self.controller.item(self.row)
+        item = self.model.item(self.row)
         media = item.media if item is not None else {}
         self.meta.setText(self._describe(self.row, item))
         for modality in ("image", "text", "audio"):
@@ -142,7 +141,7 @@ class QtPreview(QWidget):
                 self._load(modality, ref)
 
     def _describe(self, row: int, item) -> str:
-        table = self.controller.workspace.table
+        table = self.model.workspace.table
         lines = [f"<b>{html.escape(str(table.ids[row]))}</b>  <span style='color:gray'>row {row}</span>"]
         meta = dict(item.metadata) if item is not None else {
             k: v[row] for k, v in table.metadata.items()}
@@ -184,15 +183,12 @@ class QtPreview(QWidget):
             self.text.setPlaceholderText("loading…")
         else:
             self.audio.set_source(ref.path, f"{title} · {name} · decoding waveform…")
-        key = (self._generation, modality, name)
-        worker = create_worker(guarded, key, func, ref, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_worker_returned)
-        worker.start()
+        # One slot per modality: a newer item supersedes, so a late result is never shown.
+        self.model.jobs.submit(("preview", modality, id(self)), guarded, (modality, name), func, ref,
+                               on_result=self._on_decoded)
 
-    def _on_worker_returned(self, value) -> None:
-        (generation, modality, name), result, error = value
-        if generation != self._generation:
-            return  # the user moved on
+    def _on_decoded(self, value) -> None:
+        (modality, name), result, error = value
         title = MODALITY_TITLES[modality]
         if error:
             reason = f"cannot show {name}: {error}"

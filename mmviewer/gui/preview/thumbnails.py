@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
-from superqt.utils import create_worker
 
+from mmviewer.core.app.runner import each
 from mmviewer.core.data.media import MediaError, load_image, load_text
 from mmviewer.core.data.model import DEFAULT_LIMITS
 
@@ -37,21 +38,23 @@ def _decode(ref, size: int):
 
 
 class ThumbnailCache(QObject):
-    """LRU cache of item thumbnails for one controller (cleared when the table changes)."""
+    """LRU cache of item thumbnails for one model (cleared when the table changes)."""
 
     ready = Signal(int)  # row
 
-    def __init__(self, controller, size: int = THUMB_SIZE, capacity: int = 512, parent=None):
+    def __init__(self, model, size: int = THUMB_SIZE, capacity: int = 512, parent=None):
         super().__init__(parent)
-        self.controller = controller
+        self.model = model
         self.size = size
         self.capacity = capacity
         self._images: OrderedDict[int, QImage | None] = OrderedDict()
-        self._loading: set[int] = set()
+        self._loading: dict[int, object] = {}  # row -> image ref, asked and not yet decoded
         self._captions: dict[int, str] = {}
-        controller.table_ready.connect(self._on_controller_table_ready)
+        self._job = model.jobs.slot("thumbnails", id(self))
+        model.table_ready.connect(self._on_model_table_ready)
 
-    def _on_controller_table_ready(self) -> None:
+    def _on_model_table_ready(self) -> None:
+        self._job.cancel()
         self._images.clear()
         self._loading.clear()
         self._captions.clear()
@@ -61,21 +64,19 @@ class ThumbnailCache(QObject):
         if row in self._images:
             self._images.move_to_end(row)
             return self._images[row]
-        item = self.controller.item(row)
+        item = self.model.item(row)
         if item is None or "image" not in item.media or row in self._loading:
             return None
-        self._loading.add(row)
-        worker = create_worker(_decode, item.media["image"], self.size, _start_thread=False,
-                               _ignore_errors=True)
-        worker.returned.connect(lambda img, r=row: self._store(r, img))
-        worker.errored.connect(lambda _err, r=row: self._store(r, None))
-        worker.start()
+        self._loading[row] = item.media["image"]
+        # Newest first: the rows asked last are the ones on screen now.
+        todo = list(reversed(self._loading.items()))
+        self._job.submit(each, partial(_decode, size=self.size), todo, on_progress=self._store)
         return None
 
-    def _store(self, row: int, image: QImage | None) -> None:
-        if row not in self._loading:
+    def _store(self, value) -> None:
+        row, image, _error = value  # a broken file: no thumbnail for this row
+        if self._loading.pop(row, None) is None:
             return  # the table changed meanwhile
-        self._loading.discard(row)
         self._images[row] = image
         while len(self._images) > self.capacity:
             self._images.popitem(last=False)
@@ -85,7 +86,7 @@ class ThumbnailCache(QObject):
         """A short caption: the item's text (first characters) or its id."""
         if row in self._captions:
             return self._captions[row]
-        item = self.controller.item(row)
+        item = self.model.item(row)
         text = ""
         if item is not None and "text" in item.media:
             ref = item.media["text"]

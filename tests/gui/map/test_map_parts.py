@@ -7,11 +7,11 @@ import pytest
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.layout.point_index import PointIndex, points_in_polygon
-from mmviewer.gui.map.layer import segment_pairs, similarity_align
+from mmviewer.gui.map.layer import segment_pairs
 from mmviewer.gui.map.raster import Rasteriser, colour_table
 from mmviewer.gui.map.renderer import DIM, FADED, HIGHLIGHTED, NORMAL, SELECTED
 from mmviewer.gui.map.styling import variants_for
-from tests.gui.conftest import planted_table
+from tests.planted import planted_table
 
 RED, BLUE = (1.0, 0.0, 0.0, 1.0), (0.0, 0.0, 1.0, 1.0)
 TABLE = colour_table(np.array([RED, BLUE]), np.array([RED, BLUE]))
@@ -163,17 +163,6 @@ def test_segments_join_every_pair_of_an_items_points():
     seg = segment_pairs(rows, which, 3)
     pairs = {tuple(sorted(p)) for p in seg.tolist()}
     assert pairs == {(0, 3), (0, 5), (3, 5), (2, 4)}
-
-
-def test_similarity_align_matches_the_core_alignment():
-    from mmviewer.core.layout.transform import align_to
-
-    rng = np.random.default_rng(5)
-    old = rng.normal(size=(500, 2)).astype(np.float32)
-    for flip in (1, -1):
-        new = (old @ np.array([[0.6, 0.8], [-0.8, 0.6]]) * 3 + 2) * np.array([flip, 1])
-        new = (new + 0.1 * rng.normal(size=new.shape)).astype(np.float32)
-        np.testing.assert_allclose(similarity_align(new, old), align_to(new, old), atol=1e-4)
 
 
 def test_variants_put_highlight_over_selection_over_the_rest():

@@ -1,6 +1,6 @@
-"""The map panel, built from a plain state and a controller whose table is planted.
+"""The map panel, built from a plain state and a model whose table is planted.
 
-Most tests use a controller that runs no layout jobs (:class:`StillController`), so a test emits
+Most tests use a model that runs no layout jobs (:class:`StillModel`), so a test emits
 exactly the layouts it wants and nothing races with it; one test runs the real PCA -> UMAP path.
 """
 
@@ -12,22 +12,23 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent, QPolygonF
 from PySide6.QtWidgets import QApplication
 
+from mmviewer.core.app.model import AppModel
 from mmviewer.core.app.state import ViewState
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.core.layout.transform import align_to
-from mmviewer.gui.controller import AppController
 from mmviewer.gui.map.qt_map import QtMap
 from mmviewer.gui.map.renderer import DIM, HIGHLIGHTED, NORMAL, SELECTED
-from tests.gui.conftest import media_dataset, planted_table
+from mmviewer.gui.qt_jobs import QtScheduler
+from tests.planted import media_dataset, planted_table
 
 
-class StillController(AppController):
+class StillModel(AppModel):
     """Runs no layout or metric jobs: the tests emit the layouts themselves."""
 
-    def request_layout(self, cold: bool = False) -> None:
+    def request_layout(self, cold: bool = False, delay_s: float = 0.0) -> None:
         pass
 
-    def request_metrics(self) -> None:
+    def request_metrics(self, delay_s: float = 0.0) -> None:
         pass
 
     def request_modality_layout(self) -> None:
@@ -36,11 +37,11 @@ class StillController(AppController):
 
 @pytest.fixture
 def still(qtbot, tmp_path):
-    ctrl = StillController(ViewState())
-    ctrl.options = EmbedOptions(use_store=False)
-    ctrl.set_table(planted_table(), media_dataset(tmp_path / "data"))
-    yield ctrl
-    ctrl.shutdown()
+    model = StillModel(ViewState(), scheduler=QtScheduler())
+    model.options = EmbedOptions(use_store=False)
+    model.set_table(planted_table(), media_dataset(tmp_path / "data"))
+    yield model
+    model.shutdown(stop_layouts=False)
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def grid(n: int = 30, cols: int = 6, step: float = 1.0) -> np.ndarray:
 
 def show_layout(qtbot, panel, pos, kind="umap"):
     with qtbot.waitSignal(panel.points_changed, timeout=5000):
-        panel.controller.layout_ready.emit(pos, kind)
+        panel.model.layout_ready.emit(pos, kind)
 
 
 def widget_xy(panel, x, y) -> tuple[int, int]:
@@ -70,15 +71,15 @@ def widget_xy(panel, x, y) -> tuple[int, int]:
 
 # -- building and drawing --------------------------------------------------------------------------
 @pytest.mark.slow  # a real UMAP fit (numba compiles on first use)
-def test_builds_from_the_controller_fixture_and_glides_from_pca_to_umap(qtbot, controller):
-    panel = QtMap(controller.state, controller)
+def test_builds_from_the_controller_fixture_and_glides_from_pca_to_umap(qtbot, model):
+    panel = QtMap(model.state, model)
     qtbot.addWidget(panel)
-    qtbot.waitUntil(lambda: controller.layout_kind == "umap" and panel.items.n_points == 30
+    qtbot.waitUntil(lambda: model.layout_kind == "umap" and panel.items.n_points == 30
                     and not panel.items.gliding, timeout=120_000)
     shown = panel.items.displayed()
     # what is drawn is the UMAP layout up to the similarity transform used for the glide
-    np.testing.assert_allclose(align_to(shown, controller.positions), controller.positions,
-                               atol=1e-3 * np.ptp(controller.positions))
+    np.testing.assert_allclose(align_to(shown, model.positions), model.positions,
+                               atol=1e-3 * np.ptp(model.positions))
     assert panel.toolbar.colour_combo.findData("meta:label") >= 0
 
 
@@ -245,7 +246,7 @@ def test_colour_by_metadata_gives_one_colour_per_label(qtbot, panel):
     show_layout(qtbot, panel, grid())
     with qtbot.waitSignal(panel.colours_changed, timeout=5000):
         panel.state.colour_by = "meta:label"
-    labels = panel.controller.workspace.table.metadata["label"]
+    labels = panel.model.workspace.table.metadata["label"]
     colours = panel.items.item.colours_of(np.arange(30))
     by_label = {lab: {tuple(c) for c in colours[labels == lab]} for lab in set(labels)}
     assert all(len(v) == 1 for v in by_label.values())
@@ -256,7 +257,7 @@ def test_colour_by_metadata_gives_one_colour_per_label(qtbot, panel):
 
 
 def test_colour_by_modalities_and_by_match_correctness(qtbot, panel):
-    ws = panel.controller.workspace
+    ws = panel.model.workspace
     show_layout(qtbot, panel, grid())
     assert panel.colouring.labels == ["image + text + audio", "image + text"]
     assert panel.colouring.counts.tolist() == [29, 1]
@@ -305,7 +306,7 @@ def test_glide_moves_points_in_place_and_ends_at_the_new_positions(qtbot, panel)
     frames = []
     panel.items.moved.connect(lambda: frames.append(panel.items.displayed()))
     with qtbot.waitSignal(panel.glide_finished, timeout=5000):
-        panel.controller.layout_ready.emit(b, "umap")
+        panel.model.layout_ready.emit(b, "umap")
     final = panel.items.displayed()
     np.testing.assert_allclose(final, align_to(b, a), atol=1e-4)
     assert any(not np.allclose(f, a) and not np.allclose(f, final) for f in frames)

@@ -14,8 +14,8 @@ WAIT = 30_000
 
 
 @pytest.fixture
-def panel(qtbot, controller):
-    widget = QtMatches(controller.state, controller)
+def panel(qtbot, model):
+    widget = QtMatches(model.state, model)
     qtbot.addWidget(widget)
     widget.resize(500, 700)
     return widget
@@ -39,7 +39,7 @@ def test_text_to_image_marks_the_partner_and_its_rank(qtbot, panel):
     # a learned pair says whether the item was used for fitting
     panel.show_list("audio→image")
     audio = panel.cross_lists[("audio", "image")]
-    assert audio.method == panel.controller.workspace.resolve_method("audio", "image", "auto") != "none"
+    assert audio.method == panel.model.workspace.resolve_method("audio", "image", "auto") != "none"
     assert ("fitted on this item" in panel.pair_header.text()) == audio.in_training
 
 
@@ -92,7 +92,7 @@ def test_arrow_keys_walk_the_list_and_enter_opens(qtbot, panel):
     assert panel.state.current == rows[1]
 
 
-def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, controller):
+def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, model):
     select(qtbot, panel, 5)
     cross_before = dict(panel.cross_lists)
     similar_before = panel.similar_view.rows()
@@ -101,7 +101,7 @@ def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, control
     assert panel.similar_view.rows() != similar_before
     for key, lst in panel.cross_lists.items():
         assert lst is cross_before[key]  # the same cached objects: not recomputed
-    expected = controller.workspace.similar(5, panel.state.weight_map, panel.state.k)
+    expected = model.workspace.similar(5, panel.state.weight_map, panel.state.k)
     assert panel.similar_view.rows() == [int(r) for r in expected.rows]
     assert "audio 1" in panel.similar_header.text()
     panel.state.weights = (("audio", 0.0), ("image", 0.0), ("text", 0.0))
@@ -110,15 +110,16 @@ def test_weight_change_updates_similar_but_not_cross_lists(qtbot, panel, control
 
 @pytest.fixture
 def slow_lists(panel):
-    """``hold()`` keeps the next cross-list workers waiting until ``set()`` (a slow fit)."""
+    """``hold()`` keeps the model's next cross-list jobs waiting until ``set()`` (a slow fit)."""
     release = threading.Event()
-    compute = panel._lists_slot.func
+    ws = panel.model.workspace
+    compute = ws.item_matches
 
     def slow(*args):
         release.wait(10)
         return compute(*args)
 
-    release.hold = lambda: setattr(panel._lists_slot, "func", slow)
+    release.hold = lambda: setattr(ws, "item_matches", slow)
     yield release
     release.set()
 
@@ -158,13 +159,13 @@ def test_newest_item_wins_and_k_sets_the_length(qtbot, panel):
     assert len(panel.similar_view.rows()) == 3 and len(panel.pair_view.rows()) == 3
 
 
-def test_export_rows_agree_with_the_all_items_export(qtbot, panel, controller, tmp_path):
+def test_export_rows_agree_with_the_all_items_export(qtbot, panel, model, tmp_path):
     select(qtbot, panel, 6)
     rows = panel.rows_for_export()
     assert set(rows[0]) == {"query_id", "list", "rank", "match_id", "score", "is_partner"}
-    assert {r["list"] for r in rows} == set(list_names(controller.workspace.table.modalities))
+    assert {r["list"] for r in rows} == set(list_names(model.workspace.table.modalities))
     assert any(r["is_partner"] and r["list"] == "text→image" and r["rank"] == 1 for r in rows)
-    ws, state = controller.workspace, controller.state
+    ws, state = model.workspace, model.state
     table = all_matches(ws, state.weight_map, state.method, state.k)
     everything = table.to_pylist()
     mine = [r for r in everything if r["query_id"] == "item06"]

@@ -12,16 +12,16 @@ WAIT = 60_000
 
 
 @pytest.fixture
-def panel(qtbot, controller):
-    widget = QtMetrics(controller.state, controller)
+def panel(qtbot, model):
+    widget = QtMetrics(model.state, model)
     qtbot.addWidget(widget)
     widget.resize(700, 600)
     return widget
 
 
-def test_table_fills_from_metrics_ready(qtbot, panel, controller):
-    with qtbot.waitSignal(controller.metrics_ready, timeout=WAIT) as blocker:
-        controller.request_metrics()
+def test_table_fills_from_metrics_ready(qtbot, panel, model):
+    with qtbot.waitSignal(model.metrics_ready, timeout=WAIT) as blocker:
+        model.request_metrics()
     pairs = blocker.args[0]["pairs"]
     assert panel.table.rowCount() == len(pairs) == 6  # every ordered pair of 3 modalities
     headers = [panel.table.horizontalHeaderItem(j).text() for j in range(panel.table.columnCount())]
@@ -48,7 +48,7 @@ def test_errors_are_shown_in_their_row(qtbot, panel):
         ],
         "fusion": {"error": "need at least 2 labelled items"}, "method": "auto", "weights": {"image": 1.0},
     }
-    panel.controller.metrics_ready.emit(metrics)
+    panel.model.metrics_ready.emit(metrics)
     assert panel.table.rowCount() == 2
     assert "only 2 items have both" in panel.table.item(1, 2).text()
     assert panel.table.columnSpan(1, 2) == panel.table.columnCount() - 2
@@ -56,10 +56,10 @@ def test_errors_are_shown_in_their_row(qtbot, panel):
     assert "need at least 2 labelled" in panel.fusion_caption.text()
 
 
-def test_computing_state_follows_the_metrics_job(qtbot, panel, controller):
-    controller.busy.emit(METRICS_BUSY_LABEL)
+def test_computing_state_follows_the_metrics_job(qtbot, panel, model):
+    model.busy.emit(METRICS_BUSY_LABEL)
     assert panel.computing and "computing" in panel.status.text() and not panel.table.isEnabled()
-    with qtbot.waitSignal(controller.metrics_ready, timeout=WAIT):
-        controller.state.method = "procrustes"
+    with qtbot.waitSignal(model.metrics_ready, timeout=WAIT):
+        model.state.method = "procrustes"
     assert not panel.computing and panel.table.isEnabled()
     assert {panel.table.item(i, 1).text() for i in range(panel.table.rowCount())} == {"procrustes"}

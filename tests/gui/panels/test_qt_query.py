@@ -30,43 +30,43 @@ class StubTextEncoder:
 
 
 @pytest.fixture
-def panel(qtbot, controller):
-    controller.encoders["text"] = StubTextEncoder(controller.workspace.table.vectors["text"][5])
-    widget = QtQuery(controller.state, controller)
+def panel(qtbot, model):
+    model.encoders["text"] = StubTextEncoder(model.workspace.table.vectors["text"][5])
+    widget = QtQuery(model.state, model)
     qtbot.addWidget(widget)
     widget.resize(400, 500)
     widget.show()
     return widget
 
 
-def test_enter_runs_the_query_and_highlights_hits(qtbot, panel, controller):
+def test_enter_runs_the_query_and_highlights_hits(qtbot, panel, model):
     panel.edit.setText("a blue thing")
     with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
         qtbot.keyClick(panel.edit, Qt.Key.Key_Return)
-    assert controller.encoders["text"].seen == ["a blue thing"]
-    assert 5 in controller.state.highlight
-    assert panel.results.count() == len(controller.state.highlight) >= 1
+    assert model.encoders["text"].seen == ["a blue thing"]
+    assert 5 in model.state.highlight
+    assert panel.results.count() == len(model.state.highlight) >= 1
     assert panel.results.item(0).data(Qt.ItemDataRole.UserRole) == 5
     assert "hit" in panel.status.text()
 
 
-def test_clicking_a_hit_selects_it_and_clear_resets(qtbot, panel, controller):
+def test_clicking_a_hit_selects_it_and_clear_resets(qtbot, panel, model):
     with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
         panel.search("anything")
     item = panel.results.item(1)
     rect = panel.results.visualItemRect(item)
     qtbot.mouseClick(panel.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert controller.state.current == item.data(Qt.ItemDataRole.UserRole)
+    assert model.state.current == item.data(Qt.ItemDataRole.UserRole)
     panel.clear_button.click()
-    assert controller.state.highlight == () and panel.results.count() == 0
+    assert model.state.highlight == () and panel.results.count() == 0
 
 
-def test_without_a_text_encoder_the_panel_says_why(qtbot, panel, controller):
-    del controller.encoders["text"]
-    with qtbot.waitSignal(controller.notice, timeout=WAIT):
+def test_without_a_text_encoder_the_panel_says_why(qtbot, panel, model):
+    del model.encoders["text"]
+    with qtbot.waitSignal(model.notice, timeout=WAIT):
         panel.search("red")
     assert "text encoder" in panel.status.text()
-    assert controller.state.highlight == ()
+    assert model.state.highlight == ()
 
 
 def test_every_control_explains_itself(panel):

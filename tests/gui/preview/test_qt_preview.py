@@ -20,8 +20,8 @@ def audio_device():
 
 
 @pytest.fixture
-def panel(qtbot, controller):
-    widget = QtPreview(controller.state, controller)
+def panel(qtbot, model):
+    widget = QtPreview(model.state, model)
     qtbot.addWidget(widget)
     widget.resize(420, 700)
     widget.show()
@@ -113,9 +113,9 @@ def test_item_without_audio_says_so(qtbot, panel):
 
 
 def test_without_an_output_device_the_waveform_shows_and_playback_waits_for_one(
-        qtbot, controller, monkeypatch):
+        qtbot, model, monkeypatch):
     monkeypatch.setattr(preview_audio, "audio_output_available", lambda: False)
-    panel = QtPreview(controller.state, controller)
+    panel = QtPreview(model.state, model)
     qtbot.addWidget(panel)
     panel.show()
     show(qtbot, panel, 3)
@@ -134,8 +134,8 @@ def test_without_an_output_device_the_waveform_shows_and_playback_waits_for_one(
     qtbot.waitUntil(lambda: audio.player.source().toLocalFile().endswith("item03.wav"), timeout=WAIT)
 
 
-def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
-    path = controller.item(7).media["image"].path
+def test_corrupt_image_shows_the_loader_reason(qtbot, panel, model):
+    path = model.item(7).media["image"].path
     path.write_bytes(b"this is not a png at all")
     show(qtbot, panel, 7)
     assert "cannot show item07.png: not a readable image" in panel.image_caption.text()
@@ -145,11 +145,16 @@ def test_corrupt_image_shows_the_loader_reason(qtbot, panel, controller):
 
 
 def test_stale_results_are_dropped(qtbot, panel):
+    """Item 2's decodes are superseded by item 5's and by item 0's (which has no audio):
+    nothing of item 2 ever shows, even after its jobs end."""
     panel.state.current = 2
+    panel.state.current = 0
     show(qtbot, panel, 5)
-    stale = panel._generation - 1  # a late result for item 2 arriving now
-    panel._on_worker_returned(((stale, "text", "item02.txt"), ("a red thing number 2", []), ""))
-    assert panel.text.toPlainText() == "a blue thing number 5"
+    panel.state.current = 0
+    qtbot.waitUntil(lambda: panel.text.toPlainText() == "a red thing number 0", timeout=WAIT)
+    qtbot.wait(300)
+    assert "no audio for this item" in panel.audio.caption.text()
+    assert panel.text.toPlainText() == "a red thing number 0"
 
 
 def test_envelope_and_spectrogram_shapes():

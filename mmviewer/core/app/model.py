@@ -1,35 +1,28 @@
-"""The GUI's controller: runs the core's long jobs off the UI thread and publishes results.
+"""The app model: the dataset, its derived data, and the policies that keep them current.
 
-Panels take ``(state, controller)``: they write user intent into the evented
-:class:`~mmviewer.core.app.state.ViewState` and read derived data (the :class:`Workspace`, layouts,
-metrics) from the controller's signals. Every job runs in a superqt worker (a QThreadPool
-QThread); each job kind has a generation counter, so when a newer request supersedes a running
-one the stale result is dropped ("the newest request wins"), and at most one job of a kind
-runs while one more waits.
+No Qt. Panels take ``(state, model)``: they write what the user does into the evented
+:class:`~mmviewer.core.app.state.ViewState` and draw what the model publishes on its signals
+(psygnal, emitted on the owner's thread). The model listens to the state and starts jobs on its
+one :class:`~mmviewer.core.app.runner.JobRunner`:
+
+* a new table: the cached map or a PCA picture at once, then UMAP; metrics shortly after;
+* a weight change: a warm re-layout once the drag pauses, metrics after that (match lists are
+  recombined by the panel from the weight-independent data published here);
+* a new current item, method or list length: its similar items and its cross-modal lists;
+* quitting: every job cancelled, the layout child terminated.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
-from superqt.utils import create_worker
+from psygnal import Signal
 
-from mmviewer.core.app.jobs import (
-    LAYOUT_FILE,
-    embed_job,
-    ids_digest,
-    layout_job,
-    metrics_job,
-    modality_layout_job,
-    query_job,
-    save_layout,
-    weights_key,
-)
+from mmviewer.core.app import jobs
+from mmviewer.core.app.runner import JobRunner, Scheduler
 from mmviewer.core.app.state import MAP_MODALITIES, Notice, ViewState
 from mmviewer.core.embed.job import EmbedResult, Progress
 from mmviewer.core.embed.options import EmbedOptions
@@ -38,39 +31,36 @@ from mmviewer.core.match.workspace import Workspace
 from mmviewer.core.store.embedding_store import EmbeddingStore
 
 #: Quiet time after the last weight change before a warm re-layout starts (slider drags).
-RELAYOUT_DEBOUNCE_MS = 250
+RELAYOUT_DEBOUNCE_S = 0.25
 #: Metrics wait this long after the last change: they are the least urgent job, and starting
 #: them after the map and the first match lists keeps those from competing for the cores.
-METRICS_DELAY_MS = 800
+METRICS_DELAY_S = 0.8
 SESSION_FILE = "session.json"
+LABEL_COLUMNS = ("label", "labels", "class", "category")
 
 
-class _Slot:
-    """One job kind: a generation counter, the running worker, and at most one queued request."""
-
-    def __init__(self):
-        self.generation = 0
-        self.worker = None
-        self.pending = None  # a zero-argument callable that starts the newest waiting request
-
-
-class AppController(QObject):
+class AppModel:
     """Owns the dataset, the workspace and every background job of one window."""
 
     opened = Signal(object)  # Dataset, once scanned (embedding continues)
     embedding_done = Signal()  # every embedding job's end (table replaced, verified or not)
-    progress = Signal(object)  # core.job.Progress
+    progress = Signal(object)  # core.embed.job.Progress
     table_ready = Signal()  # self.workspace is new; state was reset/restored
-    layout_ready = Signal(object, str)  # (N, 2) float32 positions, kind: "pca" | "umap"
+    layout_ready = Signal(object, str)  # (N, 2) float32 positions, kind: "pca" | "umap" | "cached"
     modality_layout_ready = Signal(object)  # (positions (P, 2), item rows (P,), modality (P,))
-    metrics_ready = Signal(object)  # list of per-pair dicts + fusion dict
+    metrics_ready = Signal(object)  # {"pairs": [...], "fusion": {...}, "method", "weights"}
     query_ready = Signal(object, object)  # rows, scores of a text query
-    notice = Signal(object)  # core.state.Notice
+    similar_ready = Signal(object, str)  # SimilarItems of state.current (None + reason on failure)
+    matches_ready = Signal(object, str)  # ItemMatches of state.current/method/k (None + reason)
+    notice = Signal(object)  # core.app.state.Notice
     busy = Signal(str)  # what runs in the background ("" when idle)
 
-    def __init__(self, state: ViewState | None = None, parent: QObject | None = None):
-        super().__init__(parent)
+    def __init__(self, state: ViewState | None = None, scheduler: Scheduler | None = None,
+                 layouts=None):
         self.state = state or ViewState()
+        self.jobs = JobRunner(scheduler)
+        self.jobs.busy_changed.connect(self.busy.emit)
+        self.jobs.failed.connect(self._on_jobs_failed)
         self.dataset = None
         self.result: EmbedResult | None = None
         self.workspace: Workspace | None = None
@@ -80,35 +70,34 @@ class AppController(QObject):
         #: True while a snapshot of the last session is shown and the folder is being re-checked.
         self.provisional = False
         #: UMAP runs in this child process so numba never freezes the window.
-        self.layouts = shared_service()
+        self.layouts = layouts if layouts is not None else shared_service()
         self.positions: np.ndarray | None = None
         self.layout_kind = ""
+        self.modality_positions = None  # the last (positions, rows, which) of the line mode
         self._store: EmbeddingStore | None = None
         self._items_by_id: dict | None = None
-        self._cancel = threading.Event()
-        self._slots = {name: _Slot() for name in ("embed", "layout", "modlayout", "metrics", "query", "save")}
-        self._relayout_timer = QTimer(self, singleShot=True, interval=RELAYOUT_DEBOUNCE_MS)
-        self._relayout_timer.timeout.connect(self.request_layout)
-        self._metrics_timer = QTimer(self, singleShot=True, interval=METRICS_DELAY_MS)
-        self._metrics_timer.timeout.connect(self.request_metrics)
-        self.modality_positions = None  # the last (positions, rows, which) of the line mode
+        self._stop_embedding = threading.Event()
         self._applying_table = False  # set_table's own state changes start no jobs
-        self.state.events.weights.connect(self._on_state_weights)
-        self.state.events.method.connect(self._on_state_method)
-        self.state.events.map_mode.connect(self._on_state_map_mode)
+        ev = self.state.events
+        ev.weights.connect(self._on_state_weights)
+        ev.method.connect(self._on_state_method)
+        ev.map_mode.connect(self._on_state_map_mode)
+        ev.current.connect(self._on_state_current)
+        ev.k.connect(self._on_state_k)
 
     # -- opening and embedding ----------------------------------------------------------------
     def open_path(self, path: str | Path, options: EmbedOptions | None = None) -> None:
         """Scan and embed ``path`` in the background; ``table_ready`` fires when done."""
         self.options = options or self.options
-        self._cancel = threading.Event()
-        self._run("embed", embed_job, Path(path), self.options, self._cancel,
-                  on_yield=self._on_embed_progress, on_return=self._on_embed_done,
-                  label=f"Embedding {Path(path).name}")
+        self._stop_embedding = threading.Event()
+        self.jobs.submit("embed", jobs.embed_job, Path(path), self.options, self._stop_embedding,
+                         on_progress=self._on_embed_progress, on_result=self._on_embed_done,
+                         on_error=lambda err: self._report_error("embed", err),
+                         label=f"Embedding {Path(path).name}")
 
     def cancel_embedding(self) -> None:
         """Stop at the next batch; finished batches are kept and the partial table is shown."""
-        self._cancel.set()
+        self._stop_embedding.set()
 
     def _on_embed_progress(self, message) -> None:
         if isinstance(message, Progress):
@@ -149,38 +138,36 @@ class AppController(QObject):
 
     def set_table(self, table, dataset=None, result: EmbedResult | None = None) -> None:
         """Show ``table`` (also used directly by tests and for precomputed tables)."""
+        for slot in ("layout", "modality-layout", "metrics", "query", "similar", "matches"):
+            self.jobs.cancel(slot)
         self.provisional = False
         self.dataset, self.result = dataset, result
         self._items_by_id = None
         self.workspace = Workspace(table)
         self.positions, self.layout_kind = None, ""
-        for slot in self._slots.values():
-            if slot is not self._slots["embed"]:
-                slot.generation += 1
-                slot.pending = None
+        self.modality_positions = None
         self._store = None
         if dataset is not None and dataset.precomputed is None and self.options.use_store:
             try:
                 self._store = EmbeddingStore.for_dataset(dataset.root)
             except OSError:
                 self._store = None
-        self.modality_positions = None
         self._applying_table = True
         try:
             self.state.reset(table.modalities)
             self.state.apply_session(self._read_session(), table.index_of)
         finally:
             self._applying_table = False
-        self._relayout_timer.stop()
         self.table_ready.emit()
         cached = self._read_cached_layout()
         if cached is not None:
             self._on_layout((cached, "cached"))
         else:
             self.request_layout(cold=True)
-        self._metrics_timer.start()
+        self.request_metrics(delay_s=METRICS_DELAY_S)
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
+        self.request_matches()
 
     def item(self, row: int):
         """The dataset item (media references, metadata) shown at table row ``row``, or None."""
@@ -196,31 +183,40 @@ class AppController(QObject):
             self._items_by_id = {it.id: it for it in items}
         return self._items_by_id.get(item_id)
 
-    # -- layouts ------------------------------------------------------------------------------
+    # -- policies: what each state change starts -----------------------------------------------
     def _on_state_weights(self, _value) -> None:
         if self.workspace is not None and not self._applying_table:
-            self._relayout_timer.start()
-            self._metrics_timer.start()
+            self.request_layout(delay_s=RELAYOUT_DEBOUNCE_S)
+            self.request_metrics(delay_s=METRICS_DELAY_S)
 
     def _on_state_method(self, _value) -> None:
         if self.workspace is not None and not self._applying_table:
-            self._metrics_timer.start()
-            if self.state.map_mode == MAP_MODALITIES:
-                self.request_modality_layout()
+            self.request_metrics(delay_s=METRICS_DELAY_S)
+            self.request_matches(similar=False)
 
     def _on_state_map_mode(self, mode) -> None:
         if self.workspace is not None and mode == MAP_MODALITIES and not self._applying_table:
             self.request_modality_layout()
 
-    def request_layout(self, cold: bool = False) -> None:
+    def _on_state_current(self, _row) -> None:
+        if not self._applying_table:
+            self.request_matches()
+
+    def _on_state_k(self, _k) -> None:
+        if not self._applying_table:
+            self.request_matches()
+
+    # -- layouts ------------------------------------------------------------------------------
+    def request_layout(self, cold: bool = False, delay_s: float = 0.0) -> None:
         """PCA at once (cold) and UMAP in the background, warm-started from the current map."""
         ws = self.workspace
         if ws is None:
             return
-        weights = self.state.weight_map
         init = None if cold or self.positions is None else self.positions
-        self._run("layout", layout_job, ws, weights, init, cold, self.layouts,
-                  on_yield=self._on_layout, on_return=self._on_layout, label="Laying out the map")
+        self.jobs.submit("layout", jobs.layout_job, ws, self.state.weight_map, init, cold,
+                         self.layouts, on_progress=self._on_layout, on_result=self._on_layout,
+                         on_error=lambda err: self._report_error("layout", err),
+                         delay_s=delay_s, label="Laying out the map")
 
     def _on_layout(self, value) -> None:
         if value is None:
@@ -229,44 +225,64 @@ class AppController(QObject):
         self.positions, self.layout_kind = positions, kind
         self.layout_ready.emit(positions, kind)
         if kind == "umap" and self._store is not None:
-            self._run("save", save_layout, self._store, self.workspace.table.ids,
-                      self.state.weight_map, positions, on_return=None)
+            self.jobs.submit("save-layout", jobs.save_layout, self._store, self.workspace.table.ids,
+                             self.state.weight_map, positions)
 
     def _read_cached_layout(self) -> np.ndarray | None:
         """The last UMAP map of this table and weights, so a reopen shows it at once."""
         if self._store is None:
             return None
-        data = self._store.read_npz(LAYOUT_FILE)
+        data = self._store.read_npz(jobs.LAYOUT_FILE)
         table = self.workspace.table
-        if (data is None or str(data.get("ids_digest")) != ids_digest(table.ids)
-                or str(data.get("weights")) != weights_key(self.state.weight_map)):
+        if (data is None or str(data.get("ids_digest")) != jobs.ids_digest(table.ids)
+                or str(data.get("weights")) != jobs.weights_key(self.state.weight_map)):
             return None
         positions = np.asarray(data["positions"], np.float32)
         return positions if positions.shape == (table.n_items, 2) else None
 
     def request_modality_layout(self) -> None:
-        ws = self.workspace
-        if ws is None:
+        if self.workspace is None:
             return
-        self._run("modlayout", modality_layout_job, ws, self.layouts,
-                  on_return=self._on_modality_layout, label="Laying out modalities")
+        self.jobs.submit("modality-layout", jobs.modality_layout_job, self.workspace, self.layouts,
+                         on_result=self._on_modality_layout,
+                         on_error=lambda err: self._report_error("modality layout", err),
+                         label="Laying out modalities")
 
     def _on_modality_layout(self, value) -> None:
         self.modality_positions = value  # kept for a map view built later
         self.modality_layout_ready.emit(value)
 
+    # -- match lists of the current item --------------------------------------------------------
+    def request_matches(self, similar: bool = True) -> None:
+        """The current item's similar items (fast) and cross-modal lists (may fit aligners)."""
+        ws, row = self.workspace, self.state.current
+        if ws is None or not 0 <= row < ws.table.n_items:
+            self.jobs.cancel("similar")
+            self.jobs.cancel("matches")
+            return
+        if similar:
+            self.jobs.submit("similar", ws.similar_items, row,
+                             on_result=lambda v: self.similar_ready.emit(v, ""),
+                             on_error=lambda err: self.similar_ready.emit(None, _reason(err)),
+                             label="Finding similar items")
+        self.jobs.submit("matches", ws.item_matches, row, self.state.method, self.state.k,
+                         on_result=lambda v: self.matches_ready.emit(v, ""),
+                         on_error=lambda err: self.matches_ready.emit(None, _reason(err)),
+                         label="Matching across modalities")
+
     # -- metrics and queries ------------------------------------------------------------------
-    def request_metrics(self) -> None:
-        self._metrics_timer.stop()
+    def request_metrics(self, delay_s: float = 0.0) -> None:
         ws = self.workspace
         if ws is None:
             return
-        self._run("metrics", metrics_job, ws, self.state.method, self.state.weight_map,
-                  self.label_column(), on_return=self.metrics_ready.emit, label="Measuring alignment")
+        self.jobs.submit("metrics", jobs.metrics_job, ws, self.state.method, self.state.weight_map,
+                         self.label_column(), on_result=self.metrics_ready.emit,
+                         on_error=lambda err: self._report_error("metrics", err),
+                         delay_s=delay_s, label="Measuring alignment")
 
     def label_column(self) -> str | None:
         meta = self.workspace.table.metadata if self.workspace else {}
-        for name in ("label", "labels", "class", "category"):
+        for name in LABEL_COLUMNS:
             if name in meta:
                 return name
         return None
@@ -276,9 +292,10 @@ class AppController(QObject):
         if self.workspace is None or "text" not in self.encoders:
             self.notice.emit(Notice("Text search needs a dataset embedded with a text encoder.", "warning"))
             return
-        self._run("query", query_job, self.workspace, self.encoders["text"], text,
-                  self.state.weight_map, self.state.method, k,
-                  on_return=lambda v: self.query_ready.emit(*v), label="Searching")
+        self.jobs.submit("query", jobs.query_job, self.workspace, self.encoders["text"], text,
+                         self.state.weight_map, self.state.method, k,
+                         on_result=lambda v: self.query_ready.emit(*v),
+                         on_error=lambda err: self._report_error("text query", err), label="Searching")
 
     # -- sessions -----------------------------------------------------------------------------
     def _read_session(self):
@@ -292,68 +309,26 @@ class AppController(QObject):
         except OSError as err:
             self.notice.emit(Notice(f"Could not save the session: {err}", "warning"))
 
-    # -- the worker mechanism -----------------------------------------------------------------
-    def _run(self, kind: str, func, *args, on_return, on_yield=None, label: str = "") -> None:
-        """Start ``func`` for job ``kind`` now, or queue it behind the running one (replacing
-        any request already waiting). Results of superseded generations are dropped."""
-        slot = self._slots[kind]
-        slot.generation += 1
-        generation = slot.generation
+    # -- errors and shutdown ------------------------------------------------------------------
+    def _on_jobs_failed(self, slot, err: BaseException) -> None:
+        self._report_error(str(slot), err)
 
-        def start():
-            slot.pending = None
-
-            def accept(callback):
-                def deliver(value):
-                    if generation == slot.generation and callback is not None:
-                        callback(value)
-                return deliver
-
-            def finished():
-                slot.worker = None
-                try:
-                    if slot.pending is not None:
-                        slot.pending()
-                    elif not any(s.worker for s in self._slots.values()):
-                        self.busy.emit("")
-                except RuntimeError:
-                    pass  # the controller was deleted while this worker ran (window closed)
-
-            worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True)
-            worker.returned.connect(accept(on_return))
-            if on_yield is not None:
-                worker.yielded.connect(accept(on_yield))
-            worker.errored.connect(accept(lambda err: self._on_worker_error(kind, err)))
-            worker.finished.connect(finished)
-            slot.worker = worker
-            self.busy.emit(label)
-            worker.start()
-
-        if slot.worker is None:
-            start()
-        else:
-            slot.pending = start
-            quit_ = getattr(slot.worker, "quit", None)
-            if kind != "embed" and quit_ is not None:
-                quit_()  # generator jobs stop at their next yield
-
-    def _on_worker_error(self, kind: str, err: BaseException) -> None:
+    def _report_error(self, what: str, err: BaseException) -> None:
         path = getattr(err, "filename", None)
-        text = str(err) or type(err).__name__
-        self.notice.emit(Notice(f"{kind} failed: {text}", "error", path=str(path) if path else None,
+        self.notice.emit(Notice(f"{what} failed: {_reason(err)}", "error",
+                                path=str(path) if path else None,
                                 details=traceback.format_exception(err)))
 
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Cancel everything and wait briefly for workers (window closing)."""
-        self._cancel.set()
-        self._relayout_timer.stop()
-        self._metrics_timer.stop()
-        for slot in self._slots.values():
-            slot.pending = None
-            slot.generation += 1
-            if slot.worker is not None and hasattr(slot.worker, "quit"):
-                slot.worker.quit()
-        deadline = time.monotonic() + timeout_s
-        from PySide6.QtCore import QThreadPool
+    def shutdown(self, timeout_s: float = 1.5, stop_layouts: bool = True) -> bool:
+        """Cancel every job, stop the layout child (unless ``stop_layouts`` is False: tests share
+        it) and wait up to ``timeout_s`` for job threads; True when none is left running (those
+        left are daemon threads and end with the process)."""
+        self._stop_embedding.set()
+        self.jobs.cancel_all()
+        if stop_layouts:
+            self.layouts.close()
+        return self.jobs.shutdown(timeout_s)
 
-        QThreadPool.globalInstance().waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
+
+def _reason(err: BaseException) -> str:
+    return str(err) or type(err).__name__

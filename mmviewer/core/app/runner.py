@@ -1,0 +1,331 @@
+"""The one job runner: named slots, the newest request per slot wins, debounce, cancellation.
+
+Every long job of the app (embedding, layouts, fits, metrics, match lists, preview decoding,
+thumbnails, exports, text queries) is ``runner.submit(slot, func, *args, on_result=...)``.
+
+* **Slots.** A slot holds at most one running job and one waiting request. A new request in a
+  slot cancels the running job's :class:`~mmviewer.core.runtime.cancel.CancelToken` and replaces
+  the waiting one; the stale job's results are never delivered (a generation counter).
+* **Cancellation reaches inside.** The job runs with its token as the thread's current token, so
+  :func:`~mmviewer.core.runtime.cancel.check_cancelled` in a fit, a metric or a kNN block stops
+  it; generator jobs are also closed at their next ``yield``.
+* **Debounce.** ``delay_s`` holds a request back; a newer one within the delay replaces it, so a
+  slider drag starts one job after the drag pauses, not one per pixel.
+* **Delivery.** Results, progress and errors reach the callbacks through the
+  :class:`Scheduler`'s ``call_soon`` on the owner's thread (the Qt event loop in the app, see
+  ``mmviewer.gui.qt_jobs``; :class:`ManualScheduler` in tests and scripts).
+
+Jobs run in daemon threads, one per running job: nothing here can keep the process alive after
+:meth:`JobRunner.shutdown` gave up waiting.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from psygnal import Signal
+
+from mmviewer.core.runtime.cancel import Cancelled, CancelToken, running_with
+
+
+class Handle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Where callbacks run: ``call_soon`` is thread-safe and runs ``fn`` on the owner's thread;
+    ``call_later`` is called on the owner's thread only."""
+
+    def call_soon(self, fn: Callable[[], None]) -> None: ...
+
+    def call_later(self, delay_s: float, fn: Callable[[], None]) -> Handle: ...
+
+
+class ManualScheduler:
+    """A scheduler driven by hand: :meth:`drain` runs what workers posted, :meth:`advance` moves
+    a virtual clock for debounced requests. For tests and headless drivers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: list[Callable[[], None]] = []
+        self._posted = threading.Condition(self._lock)
+        self.now = 0.0
+        self._timers: list[_Timer] = []
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._ready.append(fn)
+            self._posted.notify_all()
+
+    def call_later(self, delay_s: float, fn: Callable[[], None]) -> _Timer:
+        timer = _Timer(self.now + max(0.0, float(delay_s)), fn)
+        self._timers.append(timer)
+        return timer
+
+    def drain(self) -> int:
+        """Run every posted callback (and those they post); returns how many ran."""
+        count = 0
+        while True:
+            with self._lock:
+                ready, self._ready = self._ready, []
+            if not ready:
+                return count
+            for fn in ready:
+                fn()
+                count += 1
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock and fire the timers that fall due, in order."""
+        self.now += float(seconds)
+        while True:
+            due = sorted((t for t in self._timers if not t.cancelled and t.at <= self.now), key=lambda t: t.at)
+            if not due:
+                break
+            timer = due[0]
+            self._timers.remove(timer)
+            timer.cancelled = True
+            timer.fn()
+        self._timers = [t for t in self._timers if not t.cancelled]
+
+    def wait_posted(self, timeout: float = 5.0) -> bool:
+        """Block until a worker posts a callback (or ``timeout``); True if one is waiting."""
+        with self._lock:
+            return self._posted.wait_for(lambda: bool(self._ready), timeout)
+
+
+@dataclass
+class _Timer:
+    at: float
+    fn: Callable[[], None]
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class _Request:
+    func: Callable
+    args: tuple
+    on_result: Callable | None
+    on_progress: Callable | None
+    on_error: Callable | None
+    label: str
+    generation: int
+    token: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass
+class _Slot:
+    generation: int = 0
+    running: _Request | None = None
+    thread: threading.Thread | None = None
+    waiting: _Request | None = None
+    timer: Handle | None = None
+    started_at: float = 0.0
+
+
+class JobRunner:
+    """See the module docstring. Every method is called on the owner's thread."""
+
+    #: What runs, for a status line: the labels of running jobs ("" when idle).
+    busy_changed = Signal(str)
+    #: Errors of jobs submitted without ``on_error``: ``(slot, exception)``.
+    failed = Signal(object, object)
+
+    def __init__(self, scheduler: Scheduler | None = None) -> None:
+        self.scheduler = scheduler if scheduler is not None else ManualScheduler()
+        self._slots: dict[Hashable, _Slot] = {}
+        self._closed = False
+        self._busy_text = ""
+
+    # -- requests -------------------------------------------------------------------------------
+    def submit(self, slot: Hashable, func: Callable, *args: Any, on_result: Callable | None = None,
+               on_progress: Callable | None = None, on_error: Callable | None = None,
+               delay_s: float = 0.0, label: str = "") -> None:
+        """Run ``func(*args)`` in slot ``slot``, superseding whatever that slot was doing.
+
+        ``func`` may be a plain function (``on_result(value)``) or a generator function
+        (``on_progress(item)`` for each ``yield``, ``on_result(return value)``). ``on_error``
+        gets the exception (default: the :attr:`failed` signal). Nothing is delivered for a
+        request that a newer one replaced.
+        """
+        if self._closed:
+            return
+        s = self._slots.setdefault(slot, _Slot())
+        s.generation += 1
+        request = _Request(func, args, on_result, on_progress, on_error, label, s.generation)
+        if s.timer is not None:
+            s.timer.cancel()
+            s.timer = None
+        s.waiting = request
+        if s.running is not None:
+            s.running.token.cancel()  # newest wins: stop the stale job at its next check
+        if delay_s > 0:
+            s.timer = self.scheduler.call_later(delay_s, lambda: self._on_timer(slot, request))
+        else:
+            self._start_waiting(slot)
+
+    def cancel(self, slot: Hashable) -> None:
+        """Drop the waiting request and cancel the running job of ``slot``."""
+        s = self._slots.get(slot)
+        if s is None:
+            return
+        s.generation += 1
+        s.waiting = None
+        if s.timer is not None:
+            s.timer.cancel()
+            s.timer = None
+        if s.running is not None:
+            s.running.token.cancel()
+
+    def cancel_all(self) -> None:
+        for slot in list(self._slots):
+            self.cancel(slot)
+
+    def is_active(self, slot: Hashable) -> bool:
+        """A job runs, waits or is held back (debounced) in ``slot``."""
+        s = self._slots.get(slot)
+        return s is not None and (s.running is not None or s.waiting is not None)
+
+    def running_for(self, slot: Hashable) -> float:
+        """Seconds the current job of ``slot`` has been running (0 when none)."""
+        s = self._slots.get(slot)
+        return time.monotonic() - s.started_at if s is not None and s.running is not None else 0.0
+
+    @property
+    def idle(self) -> bool:
+        return not any(s.running or s.waiting for s in self._slots.values())
+
+    def shutdown(self, timeout_s: float = 1.5) -> bool:
+        """Cancel everything, deliver nothing more, and wait up to ``timeout_s`` for running
+        jobs to end. Returns True when none is left running (daemon threads never block exit)."""
+        self.cancel_all()
+        self._closed = True
+        deadline = time.monotonic() + timeout_s
+        for s in self._slots.values():
+            thread = s.thread
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(s.thread is not None and s.thread.is_alive() for s in self._slots.values())
+
+    def slot(self, *key: Hashable) -> SlotHandle:
+        """A handle on slot ``key`` for one owner (e.g. a panel: ``runner.slot("colour", id(self))``)."""
+        return SlotHandle(self, key)
+
+    # -- internals (owner thread) ---------------------------------------------------------------
+    def _on_timer(self, slot: Hashable, request: _Request) -> None:
+        s = self._slots[slot]
+        if s.waiting is request:
+            s.timer = None
+            self._start_waiting(slot)
+
+    def _start_waiting(self, slot: Hashable) -> None:
+        s = self._slots[slot]
+        if s.running is not None or s.waiting is None or s.timer is not None or self._closed:
+            return  # the running job is winding down; the waiting request starts when it ends
+        request, s.waiting = s.waiting, None
+        s.running = request
+        s.started_at = time.monotonic()
+        s.thread = threading.Thread(target=self._work, args=(slot, request), daemon=True,
+                                    name=f"mmviewer-job-{slot}")
+        s.thread.start()
+        self._update_busy()
+
+    def _current(self, slot: Hashable, request: _Request) -> bool:
+        s = self._slots.get(slot)
+        return (not self._closed and s is not None and s.generation == request.generation
+                and not request.token.cancelled)
+
+    def _deliver(self, slot: Hashable, request: _Request, callback: Callable | None, *value) -> None:
+        def run() -> None:
+            if callback is not None and self._current(slot, request):
+                callback(*value)
+        self.scheduler.call_soon(run)
+
+    def _work(self, slot: Hashable, request: _Request) -> None:
+        """The job's thread: run it with its token current; post what it yields and returns."""
+        outcome: tuple = ()
+        try:
+            with running_with(request.token):
+                result = request.func(*request.args)
+                if inspect.isgenerator(result):
+                    result = self._drain(slot, request, result)
+            outcome = (request.on_result, result)
+        except Cancelled:
+            pass
+        except BaseException as err:  # noqa: BLE001 - every failure reaches one sink
+            outcome = (request.on_error or (lambda e: self.failed.emit(slot, e)), err)
+        finally:
+            self.scheduler.call_soon(lambda: self._on_finished(slot, request, outcome))
+
+    def _drain(self, slot: Hashable, request: _Request, gen):
+        try:
+            while True:
+                request.token.check()
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    return stop.value
+                self._deliver(slot, request, request.on_progress, item)
+        finally:
+            gen.close()
+
+    def _on_finished(self, slot: Hashable, request: _Request, outcome: tuple) -> None:
+        """The job ended: free its slot, deliver its outcome if it is still the newest, then
+        start the request that waited (a handler may also have submitted one)."""
+        s = self._slots.get(slot)
+        if s is None or s.running is not request:
+            return
+        current = self._current(slot, request)
+        s.running, s.thread = None, None
+        self._update_busy()
+        try:
+            if current and outcome and outcome[0] is not None:
+                outcome[0](outcome[1])
+        finally:
+            if not self._closed:
+                self._start_waiting(slot)
+
+    def _update_busy(self) -> None:
+        labels = [s.running.label for s in self._slots.values() if s.running is not None and s.running.label]
+        text = labels[-1] if labels else ""
+        if text != self._busy_text:
+            self._busy_text = text
+            self.busy_changed.emit(text)
+
+
+class SlotHandle:
+    """One slot of a :class:`JobRunner`, bound: ``submit`` supersedes, ``cancel`` drops."""
+
+    def __init__(self, runner: JobRunner, key: Hashable):
+        self.runner, self.key = runner, key
+
+    def submit(self, func: Callable, *args: Any, **kwargs: Any) -> None:
+        self.runner.submit(self.key, func, *args, **kwargs)
+
+    def cancel(self) -> None:
+        self.runner.cancel(self.key)
+
+    @property
+    def active(self) -> bool:
+        return self.runner.is_active(self.key)
+
+
+def each(func: Callable, items) -> Any:
+    """A generator job over ``(key, value)`` pairs: yields ``(key, func(value), "")`` per item,
+    or ``(key, None, reason)`` when it fails, so a caller shows results as they land. Submitted
+    again with what is still missing, it supersedes itself without losing what was delivered
+    (thumbnails, audio durations)."""
+    for key, value in items:
+        try:
+            yield key, func(value), ""
+        except Cancelled:
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad file costs one result
+            yield key, None, f"{type(err).__name__}: {err}"

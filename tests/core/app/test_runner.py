@@ -1,0 +1,161 @@
+"""The job runner's policies, each with a test that fails when the policy is removed."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from mmviewer.core.app.runner import JobRunner, ManualScheduler, each
+from mmviewer.core.runtime.cancel import Cancelled, check_cancelled, current_token
+
+
+@pytest.fixture
+def runner(scheduler):
+    r = JobRunner(scheduler)
+    yield r
+    r.shutdown(0.5)
+
+
+def blocking(started: threading.Event, release: threading.Event, value):
+    """A job that ignores cancellation until released (a long BLAS call, say)."""
+    started.set()
+    release.wait(10)
+    return value
+
+
+def test_newest_request_wins_and_cancels_the_stale_job(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    got = []
+    runner.submit("s", blocking, started, release, "old", on_result=got.append)
+    assert started.wait(5)
+    old_token = runner._slots["s"].running.token
+    runner.submit("s", lambda: "new", on_result=got.append)
+    assert old_token.cancelled  # the stale job was told to stop
+    release.set()
+    drive.until(lambda: got == ["new"], 10)
+    drive.settle(0.2)
+    assert got == ["new"]  # "old" returned too, but was never delivered
+
+
+def test_a_waiting_request_starts_only_when_the_running_one_ends(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    runs = []
+    runner.submit("s", blocking, started, release, 1)
+    assert started.wait(5)
+    runner.submit("s", lambda: runs.append("second") or 2)
+    drive.settle(0.2)
+    assert runs == []  # one job per slot at a time
+    release.set()
+    drive.until(lambda: runs == ["second"], 10)
+
+
+def test_cancellation_reaches_inside_long_work(runner, drive):
+    started = threading.Event()
+    stopped = []
+
+    def long_loop():
+        started.set()
+        try:
+            for _ in range(10_000_000):
+                check_cancelled()
+                threading.Event().wait(0.001)
+        except Cancelled:
+            stopped.append(True)
+            raise
+
+    runner.submit("s", long_loop, on_result=lambda v: pytest.fail("must not finish"))
+    assert started.wait(5)
+    runner.cancel("s")
+    drive.until(lambda: not runner.is_active("s"), 10)
+    assert stopped == [True]
+
+
+def test_generators_stop_at_their_next_yield(runner, drive):
+    yielded = []
+    closed = threading.Event()
+    gate = threading.Event()
+
+    def gen():
+        try:
+            for i in range(1000):
+                gate.wait(5)
+                gate.clear()
+                yield i
+        finally:
+            closed.set()
+
+    runner.submit("s", gen, on_progress=yielded.append)
+    gate.set()
+    drive.until(lambda: yielded == [0], 10)
+    runner.cancel("s")
+    gate.set()
+    assert closed.wait(5)
+    drive.settle(0.1)
+    assert yielded == [0]
+
+
+def test_debounce_starts_one_job_after_the_last_request(scheduler):
+    runner = JobRunner(scheduler)
+    ran = []
+    for value in (1, 2, 3):
+        runner.submit("s", ran.append, value, delay_s=0.25)
+        scheduler.advance(0.1)
+    assert ran == [] and runner.is_active("s")
+    scheduler.advance(0.2)  # 0.25 s after the last request
+    runner.shutdown(5)
+    assert ran == [3]
+
+
+def test_errors_reach_one_sink(runner, drive):
+    failures = []
+    runner.failed.connect(lambda slot, err: failures.append((slot, str(err))))
+    runner.submit("s", lambda: 1 / 0)
+    drive.until(lambda: bool(failures), 10)
+    assert failures == [("s", "division by zero")]
+    mine = []
+    runner.submit("t", lambda: 1 / 0, on_error=mine.append)
+    drive.until(lambda: bool(mine), 10)
+    assert isinstance(mine[0], ZeroDivisionError) and len(failures) == 1
+
+
+def test_the_job_runs_with_its_token_current(runner, drive):
+    seen = []
+    runner.submit("s", lambda: current_token(), on_result=seen.append)
+    drive.until(lambda: bool(seen), 10)
+    assert seen[0] is not None and current_token() is None
+
+
+def test_shutdown_cancels_everything_and_delivers_nothing_more(scheduler):
+    runner = JobRunner(scheduler)
+    started, release = threading.Event(), threading.Event()
+    got = []
+    runner.submit("stuck", blocking, started, release, "late", on_result=got.append)
+    runner.submit("later", got.append, "debounced", delay_s=1.0)
+    assert started.wait(5)
+    assert runner.shutdown(0.2) is False  # a job that ignores its token is still running
+    release.set()
+    assert runner.shutdown(5) is True
+    scheduler.advance(2.0)
+    scheduler.drain()
+    assert got == []
+    runner.submit("s", got.append, "after")  # a closed runner starts nothing
+    scheduler.drain()
+    assert got == []
+
+
+def test_each_yields_results_and_failures_one_by_one():
+    out = list(each(lambda v: 10 // v, [("a", 2), ("b", 0), ("c", 5)]))
+    assert out[0] == ("a", 5, "") and out[2] == ("c", 2, "")
+    assert out[1][0] == "b" and out[1][1] is None and "ZeroDivisionError" in out[1][2]
+
+
+def test_manual_scheduler_runs_timers_in_order():
+    s = ManualScheduler()
+    order = []
+    s.call_later(0.3, lambda: order.append("b"))
+    s.call_later(0.1, lambda: order.append("a"))
+    cancelled = s.call_later(0.2, lambda: order.append("x"))
+    cancelled.cancel()
+    s.advance(0.5)
+    assert order == ["a", "b"]
