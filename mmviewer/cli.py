@@ -16,7 +16,7 @@ import sys
 import time
 
 SUBCOMMANDS = ("embed", "eval", "match")
-EXIT_USAGE, EXIT_NOTHING, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_NOTHING, EXIT_INTERRUPTED = 1, 130
 
 
 def _add_encoder_options(p: argparse.ArgumentParser) -> None:

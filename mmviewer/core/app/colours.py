@@ -59,8 +59,6 @@ def _counted(index, colours, labels, title, **kw) -> Colouring:
                      title, **kw)
 
 
-def single(n: int, title: str = "") -> Colouring:
-    return _counted(np.zeros(n, np.int32), [PALETTE[0]], ["items"], title)
 
 
 def availability(table) -> Colouring:
@@ -196,11 +194,3 @@ def match_correctness(workspace, query: str, target: str, method: str = "auto",
             yield None  # a cancellation point between blocks
     return _match_colouring(state, query, target, resolved, done=True)
 
-
-def run_to_end(gen):
-    """Drain a generator and return its return value (inline use, tests)."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value

@@ -73,14 +73,6 @@ def _path(real: str, folders: dict[str, Path]) -> Path:
 
 
 
-def walk_files(root_real: str, report: ImportReport) -> Iterator[tuple[str, str]]:
-    """Yield ``(relative posix path, real path)`` of regular files below the root, sorted.
-
-    Hidden files and OS junk are skipped quietly. Symlinks are followed only when their target
-    stays inside the root; each real folder is visited once, so symlink loops end.
-    """
-    for rel, real, _entry in _walk(root_real, report):
-        yield rel, real
 
 
 

@@ -27,8 +27,9 @@ from mmviewer.core.data.modalities import MODALITIES
 from mmviewer.core.data.model import Dataset
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.embed import job
-from mmviewer.core.embed.job import EmbedResult, Progress, run_job
+from mmviewer.core.embed.job import EmbedResult, Progress
 from mmviewer.core.encoders.base import Encoder
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.core.store.atomic import StoreWriteError
 from mmviewer.core.store.embedding_store import EmbeddingStore, VectorShelf
 from mmviewer.core.store.hashing import HashCache
@@ -391,7 +392,7 @@ def encode_partition(spec: EncoderSpec, shelf_folder: str | None, part: list) ->
     out: dict[int, str] = {}
     report = ImportReport()
     counters = {"cached": 0, "computed": 0}
-    run_job(job._encode_all(encoder, part, shelf, _Inline(), 1, out, counters, report, None))
+    run_to_end(job._encode_all(encoder, part, shelf, _Inline(), 1, out, counters, report, None))
     keys = list(dict.fromkeys(out.values())) if not shelf.persist else []
     return {"encoded": list(out), "skipped": [(p.path, p.reason) for p in report.skipped],
             "notes": [(p.path, p.reason) for p in report.notes],

@@ -1,7 +1,8 @@
 """The embedding job: one generator that the CLI, the GUI and the tests all drive.
 
 ``embed_dataset`` yields :class:`Progress` after every batch and returns an :class:`EmbedResult`
-(``result = yield from embed_dataset(...)``, or :func:`run_job` to drain it). Decoding and
+(``result = yield from embed_dataset(...)``, or
+:func:`~mmviewer.core.runtime.generators.run_to_end` to drain it). Decoding and
 preprocessing (``Encoder.prepare``) run a few batches ahead in a worker pool while the job's own
 thread encodes, so both cores stay busy. Each encoded batch is written to the store before the
 next progress report, so cancelling (``cancel`` event, ``generator.close()``, Ctrl-C) or a crash
@@ -73,13 +74,6 @@ class EmbedResult:
         }
 
 
-def run_job(gen: Generator):
-    """Drain a job generator and return its result (for tests and scripts)."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")

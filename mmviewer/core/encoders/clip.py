@@ -346,9 +346,3 @@ class ClipTextEncoder(_ClipTower):
         """One free query text as a (dim,) unit vector, comparable with the image vectors."""
         return self.encode([text.strip()])[0]
 
-
-def embed_text_query(
-    text: str, model: str = "ViT-B-32", pretrained: str = "openai", device: str | None = None
-) -> np.ndarray:
-    """Embed a query text with CLIP's text tower (shares the loaded model with the encoders)."""
-    return ClipTextEncoder(model, pretrained, device).embed_query(text)

@@ -118,14 +118,6 @@ def iter_all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k
     })
 
 
-def all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k: int = 10, **kwargs):
-    """:func:`iter_all_matches` run to the end (tests, CLI)."""
-    gen = iter_all_matches(ws, weights, method, k, **kwargs)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def write_all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k: int,

@@ -143,22 +143,6 @@ def top_k(
     return idx, val
 
 
-def mutual_nearest_neighbours(
-    queries: np.ndarray, targets: np.ndarray, block_bytes: int = DEFAULT_BLOCK_BYTES
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)`` where ``j`` is query ``i``'s nearest target and ``i`` is ``j``'s nearest query.
-
-    Returns
-    -------
-    query_index, target_index : (n_pairs,) int64
-    scores : (n_pairs,) float32
-    """
-    q, t = _check_pair(queries, targets)
-    fwd, score = top_k(q, t, 1, block_bytes=block_bytes)
-    back, _ = top_k(t, q, 1, block_bytes=block_bytes)
-    fwd, score, back = fwd[:, 0], score[:, 0], back[:, 0]
-    i = np.flatnonzero((fwd >= 0) & (back[np.maximum(fwd, 0)] == np.arange(len(q))))
-    return i.astype(np.int64), fwd[i], score[i]
 
 
 MAX_ASSIGNMENT_CELLS = 50_000_000
@@ -191,20 +175,6 @@ def assign(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows.astype(np.int64), cols.astype(np.int64)
 
 
-def one_to_one(
-    queries: np.ndarray, targets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dataset-level alignment: pair every query with a distinct target, maximising total cosine.
-
-    Returns
-    -------
-    query_index, target_index : (min(nq, nt),) int64
-    scores : (min(nq, nt),) float32
-    """
-    q, t = _check_pair(queries, targets)
-    s = q @ t.T
-    rows, cols = assign(s)
-    return rows, cols, s[rows, cols]
 
 
 def similar_items(

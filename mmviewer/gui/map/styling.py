@@ -11,6 +11,7 @@ import numpy as np
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.app.state import COLOUR_MATCH, COLOUR_MODALITIES, MAP_MODALITIES, META_PREFIX
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.gui.map.layer import MapLayer
 from mmviewer.gui.map.overlays import MARGIN
 from mmviewer.gui.map.renderer import DIM, FADED, HIGHLIGHTED, NORMAL, SELECTED
@@ -95,7 +96,7 @@ class MapStylingMixin:
 
         if t.n_items <= inline:  # cost: O(N) (match: O(N^2)) for N below the limit
             try:
-                done(mc.run_to_end(gen) if spec == COLOUR_MATCH else job(*args))
+                done(run_to_end(gen) if spec == COLOUR_MATCH else job(*args))
             except ValueError as err:  # e.g. too few pairs to fit an alignment
                 self._on_job_failed(err)
         else:

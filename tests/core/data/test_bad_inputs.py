@@ -15,8 +15,9 @@ import numpy as np
 from PIL import Image
 
 from mmviewer.core.data.open import open_dataset
-from mmviewer.core.embed.job import embed_dataset, run_job
+from mmviewer.core.embed.job import embed_dataset
 from mmviewer.core.embed.options import EmbedOptions, choose_encoders
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.core.store.embedding_store import EmbeddingStore
 
 GOOD = {
@@ -97,7 +98,7 @@ def test_every_bad_input_is_reported_and_every_good_item_embedded(tmp_path, make
             assert ref.path is None or str(ref.path).startswith(str(root)), ref.path
     options = EmbedOptions(offline=True)
     encoders, _ = choose_encoders(options)
-    result = run_job(embed_dataset(ds, encoders, EmbeddingStore.for_dataset(ds.root), workers=2))
+    result = run_to_end(embed_dataset(ds, encoders, EmbeddingStore.for_dataset(ds.root), workers=2))
     assert opened_outside == []
 
     table_ids = set(result.table.ids)

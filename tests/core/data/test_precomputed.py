@@ -10,7 +10,8 @@ import pytest
 from mmviewer.core.data.open import open_dataset
 from mmviewer.core.data.precomputed import PrecomputedError
 from mmviewer.core.data.table import EmbeddingTable
-from mmviewer.core.embed.job import embed_dataset, run_job
+from mmviewer.core.embed.job import embed_dataset
+from mmviewer.core.runtime.generators import run_to_end
 
 
 def test_parquet_with_list_columns_nulls_and_metadata(tmp_path):
@@ -31,7 +32,7 @@ def test_parquet_with_list_columns_nulls_and_metadata(tmp_path):
     np.testing.assert_allclose(t.vectors["image"][0], img[0] / np.linalg.norm(img[0]), rtol=1e-6)
     assert t.dim("text") == 3 and t.metadata["label"].tolist() == ["x", "y", "x"]
     # The job hands precomputed tables straight through.
-    result = run_job(embed_dataset(ds, {}, None))
+    result = run_to_end(embed_dataset(ds, {}, None))
     assert result.table is t and result.stats["computed"] == 0
 
 

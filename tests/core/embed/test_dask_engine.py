@@ -18,8 +18,8 @@ import pytest
 pytest.importorskip("distributed")
 
 from mmviewer.core.embed.dask_engine import LOST, DaskUnavailable, embedding_job_dask  # noqa: E402
-from mmviewer.core.embed.job import run_job  # noqa: E402
 from mmviewer.core.embed.options import EmbedOptions, embedding_job, open_path  # noqa: E402
+from mmviewer.core.runtime.generators import run_to_end  # noqa: E402
 from tests.fake_encoders import CountingEncoder  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ def cluster():
 def dask_run(folder, cluster, options=OFFLINE, encoders=None, **kw):
     gen = embedding_job_dask(open_path(folder, options), options, encoders,
                              scheduler=cluster.scheduler_address, partition_size=4, **kw)
-    return run_job(gen)
+    return run_to_end(gen)
 
 
 def assert_same_tables(a, b):
@@ -91,7 +91,7 @@ def assert_same_tables(a, b):
 
 def test_same_table_and_report_as_the_local_engine(tmp_path, make, cluster):
     data = build(tmp_path / "data", make)
-    local = run_job(embedding_job(open_path(twin(data, tmp_path, "a")), OFFLINE))
+    local = run_to_end(embedding_job(open_path(twin(data, tmp_path, "a")), OFFLINE))
     remote = dask_run(twin(data, tmp_path, "b"), cluster)
     assert_same_tables(local.table, remote.table)
     assert remote.stats["modalities"] == {"image": N, "text": N, "audio": N}
@@ -107,7 +107,7 @@ def test_same_table_and_report_as_the_local_engine(tmp_path, make, cluster):
 def test_without_a_store_vectors_come_back_to_the_driver(tmp_path, make, cluster):
     data = build(tmp_path / "data", make, n=5)
     options = EmbedOptions(offline=True, use_store=False)
-    local = run_job(embedding_job(open_path(data), options))
+    local = run_to_end(embedding_job(open_path(data), options))
     remote = dask_run(data, cluster, options)
     assert_same_tables(local.table, remote.table)
     assert not (data / ".mmviewer" / "vectors").exists()
@@ -143,7 +143,7 @@ def run_and_kill(folder, cluster):
 
 def test_a_killed_worker_is_replaced_and_the_job_finishes(tmp_path, make, cluster):
     data = build(tmp_path / "data", make)
-    local = run_job(embedding_job(open_path(twin(data, tmp_path, "a")), OFFLINE, slow_encoders()))
+    local = run_to_end(embedding_job(open_path(twin(data, tmp_path, "a")), OFFLINE, slow_encoders()))
     result = run_and_kill(twin(data, tmp_path, "b"), cluster)
     assert LOST not in {p.reason for p in result.report.skipped}
     assert result.stats["modalities"] == {"image": N, "text": N, "audio": N}

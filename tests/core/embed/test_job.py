@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mmviewer.core.data.open import open_dataset
-from mmviewer.core.embed.job import embed_dataset, run_job
+from mmviewer.core.embed.job import embed_dataset
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.core.store.atomic import StoreWriteError
 from mmviewer.core.store.embedding_store import EmbeddingStore
 from tests.fake_encoders import counting_encoders
@@ -25,7 +26,7 @@ def embed(folder, encoders=None, **kw):
     ds = open_dataset(folder)
     encoders = encoders or counting_encoders()
     store = EmbeddingStore.for_dataset(ds.root)
-    return run_job(embed_dataset(ds, encoders, store, workers=2, **kw)), encoders
+    return run_to_end(embed_dataset(ds, encoders, store, workers=2, **kw)), encoders
 
 
 def test_first_embed_then_reopen_loads_from_store(tmp_path, make):
@@ -150,7 +151,7 @@ def test_items_missing_modalities_and_metadata(tmp_path, make):
 def test_results_do_not_depend_on_worker_count(tmp_path, make, workers):
     small_dataset(tmp_path, make, n=9)
     ds = open_dataset(tmp_path)
-    r = run_job(embed_dataset(ds, counting_encoders(), None, workers=workers))
-    r2 = run_job(embed_dataset(ds, counting_encoders(), None, workers=3))
+    r = run_to_end(embed_dataset(ds, counting_encoders(), None, workers=workers))
+    r2 = run_to_end(embed_dataset(ds, counting_encoders(), None, workers=3))
     for m in r.table.vectors:
         np.testing.assert_array_equal(r.table.vectors[m], r2.table.vectors[m])

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
 from mmviewer.core.match.fusion import FusedScorer, fused_similarity
 from mmviewer.core.match.topk import (
-    assign,
     fused_top_k,
-    mutual_nearest_neighbours,
-    one_to_one,
     similar_items,
     top_k,
     top_k_rows,
@@ -71,26 +66,8 @@ def test_top_k_bad_inputs():
         top_k(x, x, k=0)
 
 
-def test_mutual_nearest_neighbours_vs_brute():
-    rng = np.random.default_rng(3)
-    q, t = l2_normalise(rng.normal(size=(30, 3))), l2_normalise(rng.normal(size=(25, 3)))
-    s = q @ t.T
-    want = [(i, int(s[i].argmax())) for i in range(30) if s[:, s[i].argmax()].argmax() == i]
-    qi, ti, sc = mutual_nearest_neighbours(q, t, block_bytes=64)
-    assert list(zip(qi.tolist(), ti.tolist(), strict=True)) == want
-    np.testing.assert_allclose(sc, [s[i, j] for i, j in want], atol=1e-6)
 
 
-def test_one_to_one_is_the_best_permutation():
-    rng = np.random.default_rng(4)
-    q, t = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
-    s = (q @ t.T).astype(np.float32)
-    best = max(itertools.permutations(range(6)), key=lambda p: sum(s[i, p[i]] for i in range(6)))
-    rows, cols, scores = one_to_one(q, t)
-    assert cols[np.argsort(rows)].tolist() == list(best)
-    np.testing.assert_allclose(scores, s[rows, cols], atol=1e-6)
-    with pytest.raises(ValueError, match="too large"):
-        assign(np.broadcast_to(np.float32(0), (8000, 8000)))  # a view: nothing allocated
 
 
 def make_table() -> EmbeddingTable:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from mmviewer.core.data.open import open_dataset
-from mmviewer.core.embed.job import embed_dataset, run_job
+from mmviewer.core.embed.job import embed_dataset
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.core.store.embedding_store import EmbeddingStore
 from mmviewer.core.store.snapshot import load_snapshot, save_snapshot
 from tests.fake_encoders import counting_encoders
@@ -19,7 +20,7 @@ def embedded(folder, make):
     (folder / "broken.png").write_bytes(b"x")
     ds = open_dataset(folder)
     store = EmbeddingStore.for_dataset(ds.root)
-    return ds, store, run_job(embed_dataset(ds, counting_encoders(), store))
+    return ds, store, run_to_end(embed_dataset(ds, counting_encoders(), store))
 
 
 def test_round_trip_keeps_vectors_media_metadata_and_report(tmp_path, make):
@@ -54,8 +55,8 @@ def test_other_options_or_damage_mean_no_snapshot(tmp_path, make):
 
 def test_digest_changes_with_content_not_with_reembedding(tmp_path, make):
     ds, store, first = embedded(tmp_path, make)
-    again = run_job(embed_dataset(open_dataset(tmp_path), counting_encoders(), store))
+    again = run_to_end(embed_dataset(open_dataset(tmp_path), counting_encoders(), store))
     assert again.table.content_digest == first.table.content_digest
     make.image(tmp_path / "s1.png", (1, 2, 3))
-    changed = run_job(embed_dataset(open_dataset(tmp_path), counting_encoders(), store))
+    changed = run_to_end(embed_dataset(open_dataset(tmp_path), counting_encoders(), store))
     assert changed.table.content_digest != first.table.content_digest

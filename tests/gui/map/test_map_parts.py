@@ -7,6 +7,7 @@ import pytest
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.layout.point_index import PointIndex, points_in_polygon
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.gui.map.layer import segment_pairs
 from mmviewer.gui.map.raster import Rasteriser, colour_table
 from mmviewer.gui.map.renderer import DIM, FADED, HIGHLIGHTED, NORMAL, SELECTED
@@ -148,7 +149,7 @@ def test_availability_and_match_correctness_on_the_planted_table():
     c = mc.availability(t)
     assert c.labels == ["image + text + audio", "image + text"] and c.index[0] == 1
     ws = Workspace(t)
-    result = mc.run_to_end(mc.match_correctness(ws, "text", "image", "auto"))
+    result = run_to_end(mc.match_correctness(ws, "text", "image", "auto"))
     for row in range(30):
         best = ws.cross_matches(row, "text", "image", "auto", k=1).rows[0]
         assert result.index[row] == (mc.CORRECT if best == row else mc.WRONG)

@@ -7,7 +7,8 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
-from mmviewer.core.match.export import all_matches, list_names, save_matches
+from mmviewer.core.match.export import iter_all_matches, list_names, save_matches
+from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.gui.matches.qt_matches import QtMatches
 
 WAIT = 30_000
@@ -166,7 +167,7 @@ def test_export_rows_agree_with_the_all_items_export(qtbot, panel, model, tmp_pa
     assert {r["list"] for r in rows} == set(list_names(model.workspace.table.modalities))
     assert any(r["is_partner"] and r["list"] == "text→image" and r["rank"] == 1 for r in rows)
     ws, state = model.workspace, model.state
-    table = all_matches(ws, state.weight_map, state.method, state.k)
+    table = run_to_end(iter_all_matches(ws, state.weight_map, state.method, state.k))
     everything = table.to_pylist()
     mine = [r for r in everything if r["query_id"] == "item06"]
     key = lambda r: (r["list"], r["rank"], r["match_id"], r["is_partner"])  # noqa: E731
