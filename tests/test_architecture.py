@@ -3,6 +3,7 @@ gui/, heavy imports stay lazy, small folders of small modules."""
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -27,8 +28,9 @@ def test_import_contracts_hold():
     """The layers in pyproject.toml ([tool.importlinter]): no import cycles, lazy ones included;
     the core never imports gui/, cli or a Qt binding; gui/ never imports the cli."""
     lint = Path(sys.executable).with_name("lint-imports")
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent))  # this checkout, not an installed one
     out = subprocess.run([str(lint), "--config", str(PACKAGE.parent / "pyproject.toml")],
-                         capture_output=True, text=True, cwd=PACKAGE.parent)
+                         capture_output=True, text=True, cwd=PACKAGE.parent, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 broken" in out.stdout
 
