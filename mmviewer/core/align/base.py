@@ -27,7 +27,6 @@ def check_pairs(Xa: Any, Xb: Any, min_pairs: int = 2) -> tuple[np.ndarray, np.nd
     return a, b
 
 
-
 def cross_product(a: np.ndarray, b: np.ndarray, block: int = 65_536) -> np.ndarray:
     """``a.T @ b`` summed over row blocks, checking for cancellation between blocks (a fit on
     a million pairs must stop when its job is cancelled)."""
@@ -43,6 +42,10 @@ class Aligner:
 
     #: smallest number of training pairs ``fit`` accepts
     min_pairs = 2
+    #: Both transforms are affine (``X @ W + c``): a matched pair can then be scored against
+    #: every item through the raw vectors, with no projected copy of a modality (see
+    #: :meth:`affine_map` and :class:`mmviewer.core.match.pair.AlignedPair`).
+    is_affine = True
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -90,3 +93,53 @@ class Aligner:
 
     def _transform_b(self, b: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def affine_map(self, side: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(W, c)`` with ``transform_<side>(X) = normalise(X @ W + c)``, float32, or None when
+        the transform is not affine. Read off the transform itself (its value at 0 and at the
+        unit vectors), so every affine aligner gets it without code of its own."""
+        if not self.is_affine:
+            return None
+        d = self.n_features_a_ if side == "a" else self.n_features_b_
+        f = self._transform_a if side == "a" else self._transform_b
+        c = np.asarray(f(np.zeros((1, d))), np.float64)[0]
+        w = np.asarray(f(np.eye(d)), np.float64) - c
+        return w.astype(np.float32), c.astype(np.float32)
+
+    # -- persistence (no pickle: plain arrays) --------------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state as named arrays (with the class and parameters), for ``np.savez``;
+        :func:`mmviewer.core.align.registry.restore_aligner` rebuilds the aligner."""
+        import json
+
+        out = {"__class__": np.array(type(self).__name__),
+               "__params__": np.array(json.dumps(self.get_params()))}
+        for name, value in vars(self).items():
+            if not name.endswith("_") or name.startswith("_"):
+                continue
+            if isinstance(value, np.ndarray):
+                out[name] = value
+            elif isinstance(value, (bool, int, float, np.number)):
+                out[name] = np.array(value)
+            elif isinstance(value, list) and all(isinstance(t, tuple) for t in value):
+                for i, layer in enumerate(value):  # e.g. a contrastive head's (W, b) layers
+                    for j, part in enumerate(layer):
+                        out[f"{name}@{i}@{j}"] = np.asarray(part)
+        return out
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> Aligner:
+        """Restore what :meth:`state_arrays` wrote; returns ``self``."""
+        layers: dict[str, dict[int, dict[int, np.ndarray]]] = {}
+        for key, value in arrays.items():
+            if key.startswith("__"):
+                continue
+            if "@" in key:
+                name, i, j = key.split("@")
+                layers.setdefault(name, {}).setdefault(int(i), {})[int(j)] = value
+            elif value.ndim == 0:
+                setattr(self, key, value.item())
+            else:
+                setattr(self, key, value)
+        for name, by_layer in layers.items():
+            setattr(self, name, [tuple(parts[j] for j in sorted(parts)) for _, parts in sorted(by_layer.items())])
+        return self

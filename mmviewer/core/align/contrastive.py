@@ -49,6 +49,10 @@ class ContrastiveAligner(Aligner):
 
     min_pairs = 4
 
+    @property
+    def is_affine(self) -> bool:  # linear heads are affine; a hidden GELU layer is not
+        return not self.hidden
+
     def __init__(
         self,
         n_components: int = 128,

@@ -31,7 +31,6 @@ class IdentityAligner(Aligner):
         return b
 
 
-
 class _Projections(Aligner):
     """Shared transform of the linear two-sided methods: ``(X - mean_) @ components_``."""
 
@@ -47,7 +46,6 @@ class _Projections(Aligner):
         if not 1 <= k <= kmax:
             raise ValueError(f"n_components must be in [1, {kmax}], got {self.n_components}")
         return k
-
 
 
 class ProcrustesAligner(_Projections):
@@ -78,7 +76,6 @@ class ProcrustesAligner(_Projections):
         u, s, vt = np.linalg.svd(cross_product(a - self.mean_a_, b - self.mean_b_), full_matrices=False)
         self.components_a_, self.components_b_ = u[:, :k], vt[:k].T
         self.singular_values_ = s[:k]
-
 
 
 class RidgeAligner(Aligner):
@@ -124,13 +121,11 @@ class RidgeAligner(Aligner):
         return b
 
 
-
 def _inv_sqrt(cov: np.ndarray, reg: float) -> np.ndarray:
     """``C_r^(-1/2)`` of the shrunk covariance ``C_r = (1 - reg) C + reg * mean(diag C) * I``."""
     mu = max(float(np.trace(cov)) / len(cov), 1e-12)
     vals, vecs = np.linalg.eigh((1.0 - reg) * cov + reg * mu * np.eye(len(cov)))
     return (vecs / np.sqrt(np.maximum(vals, 1e-12 * mu))) @ vecs.T
-
 
 
 class CCAAligner(_Projections):

@@ -36,7 +36,6 @@ ALIGNERS: dict[str, type[Aligner]] = {
 SYMMETRIC = frozenset({"none", "procrustes", "cca", "contrastive"})
 
 
-
 class SwappedAligner(Aligner):
     """A fitted aligner viewed from the other side: B -> A reuses an A -> B fit (symmetric
     methods only), so the app fits each unordered pair once."""
@@ -62,6 +61,8 @@ class SwappedAligner(Aligner):
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {**self.base.get_params(deep), "swapped": True}
 
+    def affine_map(self, side: str):
+        return self.base.affine_map("b" if side == "a" else "a")
 
 
 def make_aligner(name: str, **params: Any) -> Aligner:
@@ -88,6 +89,26 @@ def make_aligner(name: str, **params: Any) -> Aligner:
         raise ValueError(f"method {name!r} takes no parameter(s) {unknown}; valid: {valid}")
     return cls(**params)
 
+
+def restore_aligner(arrays: dict[str, np.ndarray]) -> Aligner:
+    """The aligner :meth:`Aligner.state_arrays` described (ValueError when it cannot be)."""
+    import json
+
+    name = str(arrays["__class__"])
+    cls = next((c for c in ALIGNERS.values() if c.__name__ == name), None)
+    if cls is None:
+        raise ValueError(f"unknown aligner class {name!r}")
+    params = json.loads(str(arrays["__params__"]))
+    return cls(**{k: v for k, v in params.items() if k in cls._param_names()}).load_state_arrays(arrays)
+
+
+def sample_rows(rows: np.ndarray, limit: int | None, random_state: int | None = 0) -> np.ndarray:
+    """``rows`` when there are at most ``limit`` of them, else a seeded sample of ``limit``,
+    sorted: how fits and evaluations stay bounded on a million items."""
+    rows = np.asarray(rows)
+    if limit is None or len(rows) <= int(limit):
+        return rows
+    return np.sort(np.random.default_rng(random_state).choice(rows, int(limit), replace=False))
 
 
 def paired_split(

@@ -59,8 +59,6 @@ def _counted(index, colours, labels, title, **kw) -> Colouring:
                      title, **kw)
 
 
-
-
 def availability(table) -> Colouring:
     """One colour per availability pattern (image + text + audio, image + text, ...)."""
     mods = list(table.modalities)
@@ -172,7 +170,7 @@ def match_correctness(workspace, query: str, target: str, method: str = "auto",
     worker may stop) and returns the final one."""
     t = workspace.table
     resolved = workspace.resolve_method(query, target, method)
-    qa, tb = workspace.projected(query, target, resolved)
+    pair = workspace.pair(query, target, resolved)
     n = t.n_items
     state = np.full(n, PENDING, np.int32)
     has = t.present[query] & t.present[target]
@@ -183,7 +181,7 @@ def match_correctness(workspace, query: str, target: str, method: str = "auto",
     last = time.monotonic()
     for start in range(0, len(rows), step):
         block = rows[start:start + step]
-        scores = qa[block] @ tb.T
+        scores = pair.score_rows(block)
         scores[:, absent] = -np.inf
         best = scores.argmax(axis=1)
         state[block] = np.where(best == block, CORRECT, WRONG)

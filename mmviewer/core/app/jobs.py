@@ -47,7 +47,6 @@ def save_layout(store: EmbeddingStore, ids, weights, positions) -> None:
         pass  # only a cache: the next open lays out again
 
 
-
 def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
     from mmviewer.core.store.embedding_store import store_dir_for
     from mmviewer.core.store.snapshot import load_snapshot, save_snapshot

@@ -143,15 +143,10 @@ class AppModel:
         self.provisional = False
         self.dataset, self.result = dataset, result
         self._items_by_id = None
-        self.workspace = Workspace(table)
+        self._store = self._store_for(dataset)
+        self.workspace = Workspace(table, store=self._store)
         self.positions, self.layout_kind = None, ""
         self.modality_positions = None
-        self._store = None
-        if dataset is not None and dataset.precomputed is None and self.options.use_store:
-            try:
-                self._store = EmbeddingStore.for_dataset(dataset.root)
-            except OSError:
-                self._store = None
         self._applying_table = True
         try:
             self.state.reset(table.modalities)
@@ -168,6 +163,17 @@ class AppModel:
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
         self.request_matches()
+
+    def _store_for(self, dataset) -> EmbeddingStore | None:
+        """Where the session, the last map and fitted aligners of ``dataset`` are kept."""
+        if dataset is None or not self.options.use_store:
+            return None
+        try:
+            if dataset.precomputed is not None:
+                return EmbeddingStore.for_table(dataset.source)
+            return EmbeddingStore.for_dataset(dataset.root)
+        except OSError:
+            return None
 
     def item(self, row: int):
         """The dataset item (media references, metadata) shown at table row ``row``, or None."""

@@ -49,7 +49,6 @@ def scan_by_stem(folder: Path, limits: LoadLimits = DEFAULT_LIMITS) -> Dataset:
     return Dataset(Path(root), list(items.values()), report, "stem", Path(folder))
 
 
-
 def _path(real: str, folders: dict[str, Path]) -> Path:
     """``Path(real)``, built from a cached parent folder: parsing a full path string per file was
     half of a 200k-file scan (``pathlib`` in Python 3.11)."""
@@ -70,10 +69,6 @@ def _path(real: str, folders: dict[str, Path]) -> Path:
                 pass
         return path
     return parent / name
-
-
-
-
 
 
 def _walk(root_real: str, report: ImportReport) -> Iterator[tuple[str, str, os.DirEntry | None]]:

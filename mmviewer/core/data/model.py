@@ -38,7 +38,6 @@ class MediaRef:
         return f"inline text {snippet!r}"
 
 
-
 @dataclass(frozen=True)
 class LoadLimits:
     """Caps that keep one bad file from exhausting memory or time."""
@@ -75,7 +74,6 @@ HF_METADATA_NAMES = ("metadata.csv", "metadata.jsonl")
 PRECOMPUTED_SUFFIXES = (".parquet", ".npz")
 
 
-
 @dataclass
 class Item:
     """One item: up to one media reference per modality, plus metadata columns."""
@@ -83,7 +81,6 @@ class Item:
     id: str
     media: dict[str, MediaRef] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
-
 
 
 @dataclass
@@ -111,10 +108,8 @@ class Dataset:
         return {m: sum(m in it.media for it in self.items) for m in MODALITIES}
 
 
-
 def is_junk(name: str) -> bool:
     return name.startswith(".") or name.lower() in JUNK_NAMES
-
 
 
 def check_file(real: str, rel: str, limits: LoadLimits, report: ImportReport,

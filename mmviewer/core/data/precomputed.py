@@ -48,6 +48,7 @@ def open_precomputed(path: Path) -> Dataset:
         raise
     except Exception as err:
         raise PrecomputedError(f"{path}: cannot read embeddings table ({err})") from None
+    table.content_digest = _file_digest(path)
     if not table.modalities:
         raise PrecomputedError(
             f"{path}: no embedding columns found (expected columns named image/text/audio, "
@@ -55,6 +56,16 @@ def open_precomputed(path: Path) -> Dataset:
         )
     return Dataset(path.parent.resolve(), TableItems(table), ImportReport(), "precomputed", path,
                    precomputed=table)
+
+
+def _file_digest(path: Path) -> str:
+    """Identifies the file's vectors (path, size, modification time) without reading it again,
+    so fits and maps saved for it are found on the next open and ignored once it changes."""
+    import hashlib
+
+    st = path.stat()
+    key = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
 class TableItems(Sequence):

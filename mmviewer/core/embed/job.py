@@ -74,8 +74,6 @@ class EmbedResult:
         }
 
 
-
-
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mmviewer.core.align.registry import ALIGNERS, make_aligner, paired_split
+from mmviewer.core.align.registry import ALIGNERS, make_aligner, paired_split, sample_rows
 from mmviewer.core.data.table import EmbeddingTable
 from mmviewer.core.evaluate.metrics import (
     chance_label_precision,
@@ -31,6 +31,9 @@ from mmviewer.core.match.fusion import validate_weights
 from mmviewer.core.match.topk import fused_top_k
 
 MIN_PAIRS = 4
+#: Held-out pairs the app scores per modality pair, at most (queries and gallery alike): ranks
+#: are a (test x test) computation, minutes at 300k test pairs, seconds at 10k.
+MAX_TEST_PAIRS = 10_000
 TIE_CONVENTION = "expected value under uniformly random tie-breaking"
 
 
@@ -79,6 +82,8 @@ def evaluate(
     random_state: int | None = 0,
     max_dense: int = 2000,
     fitted_aligner: Any = None,
+    max_fit: int | None = None,
+    max_test: int | None = None,
     **aligner_params: Any,
 ) -> dict[str, Any]:
     """Fit an alignment on training pairs and score cross-modal retrieval on held-out pairs.
@@ -105,8 +110,13 @@ def evaluate(
         dense test x test matrix; they use a seeded subsample of at most this many test pairs
         (``n_dense``). Ranks always use every test pair, blockwise.
     fitted_aligner : Aligner, optional
-        An aligner already fitted on exactly this split's training pairs (the app's Workspace
-        caches them), used instead of fitting a new one.
+        An aligner already fitted on exactly this split's (sampled) training pairs (the app's
+        Workspace caches them), used instead of fitting a new one.
+    max_fit, max_test : int, optional
+        Fit on a seeded sample of at most ``max_fit`` training pairs and score a seeded sample
+        of at most ``max_test`` test pairs (queries and gallery alike), so a million items cost
+        what fifty thousand do; ``n_train``/``n_test`` say how many were used, beside
+        ``n_train_available``/``n_test_available``.
     **aligner_params
         Passed to the aligner (see :func:`mmviewer.core.align.registry.make_aligner`).
 
@@ -145,7 +155,9 @@ def evaluate(
         raise ValueError(
             f"only {len(pairs)} items have both {query} and {target}; need at least {MIN_PAIRS}"
         )
-    train, test = paired_split(pairs, test_size, random_state)
+    all_train, all_test = paired_split(pairs, test_size, random_state)
+    train = sample_rows(all_train, max_fit, random_state)
+    test = sample_rows(all_test, max_test, None if random_state is None else random_state + 1)
     xa, xb = table.vectors[query], table.vectors[target]
     if fitted_aligner is not None:
         aligner = fitted_aligner
@@ -159,6 +171,7 @@ def evaluate(
     result: dict[str, Any] = {
         "method": method, "query": query, "target": target,
         "n_train": len(train), "n_test": len(test),
+        "n_train_available": len(all_train), "n_test_available": len(all_test),
     }
     result.update(retrieval_scores(ranks_from_vectors(za, zb), ks=(1, 5, 10)))
     result.update(chance_scores(len(test), ks=(1, 5, 10)))
@@ -203,9 +216,12 @@ def pair_metrics(ws, query: str, target: str, method: str, label_column: str | N
     def compute() -> dict:
         model = ws.aligner(query, target, resolved)[0]
         return evaluate(ws.table, query, target, method=resolved, label_column=label_column,
-                        test_size=ws.test_size, random_state=ws.random_state, fitted_aligner=model)
+                        test_size=ws.test_size, random_state=ws.random_state,
+                        fitted_aligner=model, max_fit=ws.fit_max_pairs, max_test=MAX_TEST_PAIRS)
 
-    return dict(ws.cached(("pair-metrics", query, target, resolved, label_column), compute))
+    figures = dict(ws.cached(("pair-metrics", query, target, resolved, label_column), compute))
+    figures["method_reason"] = ws.method_reason(query, target, method)
+    return figures
 
 
 def evaluate_fusion(
@@ -215,6 +231,7 @@ def evaluate_fusion(
     k: int | Sequence[int] = (1, 5, 10),
     max_queries: int = 2000,
     random_state: int | None = 0,
+    max_candidates: int | None = 50_000,
 ) -> dict[str, Any]:
     """Label precision@k of "similar items" per single modality versus the fused similarity.
 
@@ -231,6 +248,8 @@ def evaluate_fusion(
     k : int or sequence of int
     max_queries : int
     random_state : int or None
+    max_candidates : int, optional
+        The gallery is a seeded sample of at most this many labelled items.
 
     Returns
     -------
@@ -256,7 +275,9 @@ def evaluate_fusion(
     if len(queries) > max_queries:
         rng = np.random.default_rng(random_state)
         queries = np.sort(rng.choice(queries, size=int(max_queries), replace=False))
-    candidates = np.flatnonzero(has)
+    # A seeded sample of the gallery at most ``max_candidates`` big (chance is computed on the
+    # same sample): 2,000 queries against a million items would be minutes of fusion.
+    candidates = sample_rows(np.flatnonzero(has), max_candidates, random_state)
 
     def precision(wts: Mapping[str, float]) -> dict[str, float]:
         idx, _ = fused_top_k(table, wts, max(ks), rows=queries, cols=candidates)

@@ -21,7 +21,6 @@ KNN_EXACT_MAX = 4096
 KNN_PROBES = 4
 
 
-
 def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact Euclidean k-nearest neighbours (self first) as UMAP's ``precomputed_knn``.
 
@@ -45,7 +44,6 @@ def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         indices[rows] = idx
         dists[rows] = d
     return indices, dists
-
 
 
 def approx_knn(
@@ -145,7 +143,6 @@ def approx_knn(
     return indices, dists
 
 
-
 def _smallest(d: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` smallest entries of every row, in increasing order."""
     if d.shape[1] > k:
@@ -154,7 +151,6 @@ def _smallest(d: np.ndarray, k: int) -> np.ndarray:
         part = np.broadcast_to(np.arange(d.shape[1]), d.shape).copy()
     order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
-
 
 
 def _kmeans(x: np.ndarray, n_lists: int, random_state: int, iters: int = 8) -> np.ndarray:
@@ -170,7 +166,6 @@ def _kmeans(x: np.ndarray, n_lists: int, random_state: int, iters: int = 8) -> n
         filled = counts > 0
         centres[filled] = sums[filled] / counts[filled, None]
     return centres
-
 
 
 def knn_graph(x: np.ndarray, k: int, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:

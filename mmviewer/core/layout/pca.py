@@ -28,7 +28,6 @@ BASIS_DIMS = 64
 BASIS_SAMPLE = 4096
 
 
-
 def pca_reduce(rows, n: int, dims: int, sample: int = PCA_SAMPLE, random_state: int = 0) -> np.ndarray:
     """PCA scores (N, dims) float32 of rows produced block by block.
 
@@ -47,7 +46,6 @@ def pca_reduce(rows, n: int, dims: int, sample: int = PCA_SAMPLE, random_state: 
         index = np.arange(start, min(n, start + step))
         out[index, :k] = (np.asarray(rows(index), np.float32) - mean) @ axes
     return out
-
 
 
 def pca_axes(rows, n: int, dims: int, sample: int = PCA_SAMPLE,
@@ -73,7 +71,6 @@ def pca_axes(rows, n: int, dims: int, sample: int = PCA_SAMPLE,
     return mean, axes
 
 
-
 def _sign_fix_axes(axes: np.ndarray, centred: np.ndarray) -> np.ndarray:
     # Deterministic orientation: the largest-magnitude score on each axis is positive.
     scores = centred @ axes
@@ -82,12 +79,10 @@ def _sign_fix_axes(axes: np.ndarray, centred: np.ndarray) -> np.ndarray:
     return axes
 
 
-
 def pca_layout(x: np.ndarray, random_state: int = 0, sample: int = PCA_SAMPLE) -> np.ndarray:
     """Project rows onto their top two principal axes (fitted on a sample); (N, 2) float32."""
     x = np.asarray(x, dtype=np.float32)
     return pca_reduce(lambda index: x[index], len(x), 2, sample, random_state)
-
 
 
 def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: int = 0) -> np.ndarray:
@@ -133,7 +128,6 @@ def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: in
     return out
 
 
-
 def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> np.ndarray:
     """The instant map: fused vectors on their top two principal axes, (N, 2) float32.
 
@@ -164,7 +158,6 @@ def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> n
     return out
 
 
-
 def modality_bases(table, modalities: list[str], random_state: int = 0) -> list[np.ndarray]:
     """:func:`modality_basis` of several modalities, two at a time (one BLAS thread each)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -173,7 +166,6 @@ def modality_bases(table, modalities: list[str], random_state: int = 0) -> list[
         return [modality_basis(table, m, random_state=random_state) for m in modalities]
     with one_blas_thread(), ThreadPoolExecutor(2) as pool:
         return list(pool.map(lambda m: modality_basis(table, m, random_state=random_state), modalities))
-
 
 
 def modality_basis(table, modality: str, rank: int = BASIS_DIMS, sample: int | None = None,

@@ -30,7 +30,6 @@ from mmviewer.core.match.topk import iter_blocks, top_k_rows
 UMAP_MAX_FIT = 50_000
 
 
-
 def umap_layout(
     x: np.ndarray,
     init: np.ndarray | None = None,
@@ -83,7 +82,6 @@ def umap_layout(
         warnings.simplefilter("ignore")  # n_jobs/random_state and disconnected-graph chatter
         out = reducer.fit_transform(x)
     return np.asarray(out, dtype=np.float32)
-
 
 
 def place_by_neighbours(

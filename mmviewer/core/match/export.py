@@ -49,14 +49,12 @@ def _block_scores(ws: Workspace, name: str, rows: np.ndarray, weights, method: s
             wm = weights.get(m, 0.0)
             if wm <= 0:
                 continue
-            qa, tb = ws.projected(m, target, method)
             p = t.present[m][rows].astype(np.float32) * np.float32(wm)
-            num += p[:, None] * (qa[rows] @ tb.T)
+            num += p[:, None] * ws.pair(m, target, method).score_rows(rows)
             den += p
         s = np.divide(num, den[:, None], out=np.full_like(num, -np.inf), where=den[:, None] > 0)
     else:
-        qa, tb = ws.projected(query, target, method)
-        s = qa[rows] @ tb.T
+        s = ws.pair(query, target, method).score_rows(rows)
         s[~t.present[query][rows]] = -np.inf
     s[:, ~t.present[target]] = -np.inf
     return s, True
@@ -116,8 +114,6 @@ def iter_all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k
         "score": pa.array(cat["s"].astype(np.float32), pa.float32()),
         "is_partner": pa.array(cat["p"].astype(bool), pa.bool_()),
     })
-
-
 
 
 def write_all_matches(ws: Workspace, weights: Mapping[str, float], method: str, k: int,

@@ -143,8 +143,6 @@ def top_k(
     return idx, val
 
 
-
-
 MAX_ASSIGNMENT_CELLS = 50_000_000
 
 
@@ -173,8 +171,6 @@ def assign(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     rows, cols = linear_sum_assignment(s, maximize=True)
     return rows.astype(np.int64), cols.astype(np.int64)
-
-
 
 
 def similar_items(

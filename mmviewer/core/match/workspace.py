@@ -2,13 +2,18 @@
 
 A :class:`Workspace` wraps an :class:`EmbeddingTable` and answers: the cross-modal match list of
 an item (query modality -> target modality, through the chosen alignment), the fused "similar
-items" list, the fused -> target list, the vectors a layout needs, and the metrics of the current
-method and weights. Learned aligners are fitted once per (query, target, method) on a seeded
-training split of the paired items, so the held-out metrics stay honest and a match list can say
-whether the item it shows was used for fitting.
+items" list, the fused -> target list, and the vectors a layout needs. ``auto`` decides per pair
+from the data whether zero-shot matching works (:mod:`mmviewer.core.match.spaces`).
 
-Weight changes re-enter at fusion only: aligners, projected matrices and per-item scorers are
-cached and reused, so a slider drag costs elementwise work over N (see :mod:`mmviewer.core.match.fusion`).
+Learned aligners are fitted once per (query, target, method) on a seeded sample of at most
+``fit_max_pairs`` training pairs (the rest of the split's training pairs are not needed: see
+``benchmarks/bench_fit_sample.py``), so the held-out metrics stay honest, a match list can say
+whether its item was used for fitting, and a million items cost no more to fit than fifty
+thousand. Fits are saved in the dataset's store when one is given, so a reopen does not refit.
+Pairs are scored without projected copies of the modalities (:class:`AlignedPair`).
+
+Weight changes re-enter at fusion only: aligners, target norms and per-item scorers are cached
+and reused, so a slider drag costs elementwise work over N (see :mod:`mmviewer.core.match.fusion`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from mmviewer.core.align.base import Aligner
-from mmviewer.core.align.registry import SYMMETRIC, SwappedAligner, make_aligner, paired_split
+from mmviewer.core.align.registry import (
+    SYMMETRIC,
+    SwappedAligner,
+    make_aligner,
+    paired_split,
+    restore_aligner,
+    sample_rows,
+)
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
 from mmviewer.core.match.fusion import fused_vectors, validate_weights
 from mmviewer.core.match.lists import (
@@ -32,63 +44,101 @@ from mmviewer.core.match.lists import (
     fused_target_list,
     ranked,
 )
+from mmviewer.core.match.pair import AlignedPair
+from mmviewer.core.match.spaces import SpaceCheck, check_space
 from mmviewer.core.match.topk import top_k_rows
 from mmviewer.core.runtime.cancel import check_cancelled
 
 #: Learned method used by "auto" when two modalities do not share a space.
 AUTO_LEARNED = "cca"  # best held-out figures on the emoji and digits sets (see README)
-TOWER_SUFFIXES = ("/image", "/text")
+#: Training pairs a learned aligner is fitted on, at most (a seeded sample of the split's).
+FIT_MAX_PAIRS = 50_000
 #: How the line view maps a modality into the reference modality's space (see modality_points).
 MODALITY_POINTS_METHOD = "ridge"
 
 
-def encoder_space(encoder_id: str) -> str:
-    """Encoders whose ids differ only by the CLIP tower suffix share one embedding space."""
-    for suffix in TOWER_SUFFIXES:
-        if encoder_id.endswith(suffix):
-            return encoder_id[: -len(suffix)]
-    return encoder_id
-
-
 class Workspace:
-    """Cached analysis of one table; safe to call from one worker thread at a time per cache."""
+    """Cached analysis of one table; safe to call from several job threads (one lock per fit).
 
-    def __init__(self, table: EmbeddingTable, test_size: float = 0.3, random_state: int = 0):
+    Parameters
+    ----------
+    table : EmbeddingTable
+    test_size : float
+        Share of each pair's items held out from fitting (for the metrics).
+    random_state : int
+    store : EmbeddingStore, optional
+        Where fitted aligners are saved and found again (keyed by the table's content digest).
+    fit_max_pairs : int
+    """
+
+    def __init__(self, table: EmbeddingTable, test_size: float = 0.3, random_state: int = 0,
+                 store=None, fit_max_pairs: int = FIT_MAX_PAIRS):
         self.table = table
         self.test_size = test_size
         self.random_state = random_state
+        self.store = store
+        self.fit_max_pairs = int(fit_max_pairs)
         # One lock guards the caches' dicts; each (pair, method) fit has its own lock, so a slow
-        # fit (seconds at 100k items) never blocks lists or queries that need other pairs.
+        # fit never blocks lists or queries that need other pairs.
         self._lock = threading.RLock()
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._aligners: dict[tuple[str, str, str], tuple[Aligner, np.ndarray, np.ndarray]] = {}
-        self._projected: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._pairs: dict[tuple[str, str, str], AlignedPair] = {}
         self._similar: OrderedDict[int, SimilarItems] = OrderedDict()
         self._cache: dict[tuple, object] = {}
 
     # -- spaces and methods -------------------------------------------------------------------
+    def space(self, a: str, b: str) -> SpaceCheck:
+        """Whether ``a`` and ``b`` share a space, decided once from the data."""
+        key = ("space", *sorted((a, b)))
+        return self.cached(key, lambda: check_space(self.table, a, b, random_state=self.random_state))
+
     def shares_space(self, a: str, b: str) -> bool:
-        t = self.table
-        if a == b:
-            return True
-        if t.dim(a) != t.dim(b):
-            return False
-        ea, eb = t.encoders.get(a, ""), t.encoders.get(b, "")
-        if ea.startswith("precomputed:") and eb.startswith("precomputed:"):
-            return True  # equal dims in a precomputed table: assume one model made both
-        return encoder_space(ea) == encoder_space(eb)
+        return self.space(a, b).shared
 
     def resolve_method(self, query: str, target: str, method: str) -> str:
         if method == "auto":
             return "none" if self.shares_space(query, target) else AUTO_LEARNED
         return method
 
+    def known_method(self, query: str, target: str, method: str) -> str | None:
+        """:meth:`resolve_method` when it needs no computation (for the UI thread), else None."""
+        if method != "auto" or query == target:
+            return "none" if query == target else method
+        found = self._cache.get(("space", *sorted((query, target))))
+        return None if found is None else ("none" if found.shared else AUTO_LEARNED)
+
+    def method_reason(self, query: str, target: str, method: str) -> str:
+        """Why ``method`` resolves as it does for this pair, in words for a panel."""
+        if method != "auto":
+            return f"{method}: chosen by the user"
+        check = self.space(query, target)
+        return (f"auto → zero-shot ({check.reason})" if check.shared
+                else f"auto → {AUTO_LEARNED} ({check.reason})")
+
     def _key_lock(self, key: tuple) -> threading.Lock:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
 
+    def split(self, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(train, test)`` item rows of the pair (seeded; the same for both directions)."""
+        def compute():
+            paired = self.table.paired(a, b)
+            if len(paired) < 4:
+                raise ValueError(f"only {len(paired)} items have both {a} and {b}; "
+                                 "at least 4 are needed to align them")
+            return paired_split(paired, self.test_size, self.random_state)
+        return self.cached(("split", *sorted((a, b))), compute)
+
+    def fit_rows(self, a: str, b: str) -> np.ndarray:
+        """The training rows a learned aligner of the pair is fitted on (a seeded sample of at
+        most ``fit_max_pairs`` of the split's training rows), sorted."""
+        def compute():
+            return sample_rows(self.split(a, b)[0], self.fit_max_pairs, self.random_state)
+        return self.cached(("fit-rows", *sorted((a, b)), self.fit_max_pairs), compute)
+
     def aligner(self, query: str, target: str, method: str) -> tuple[Aligner, np.ndarray, np.ndarray]:
-        """``(fitted aligner, train rows, test rows)`` for a modality pair (cached).
+        """``(fitted aligner, rows it was fitted on, held-out test rows)`` for a pair (cached).
 
         Symmetric methods are fitted once per unordered pair; the other direction is a view.
         """
@@ -97,23 +147,58 @@ class Workspace:
         if key in self._aligners:
             return self._aligners[key]
         if method in SYMMETRIC and query > target:
-            base, train, test = self.aligner(target, query, method)
-            self._aligners[key] = (SwappedAligner(base), train, test)
+            base, fitted, test = self.aligner(target, query, method)
+            self._aligners[key] = (SwappedAligner(base), fitted, test)
             return self._aligners[key]
         with self._key_lock(key):
             if key not in self._aligners:
-                paired = self.table.paired(query, target)
-                if len(paired) < 4:
-                    raise ValueError(
-                        f"only {len(paired)} items have both {query} and {target}; "
-                        "at least 4 are needed to align them"
-                    )
-                train, test = paired_split(paired, self.test_size, self.random_state)
-                params = {"random_state": self.random_state} if method == "contrastive" else {}
-                model = make_aligner(method, **params)
-                model.fit(self.table.vectors[query][train], self.table.vectors[target][train])
-                self._aligners[key] = (model, train, test)
+                test = self.split(query, target)[1]
+                fitted = self.fit_rows(query, target)
+                model = self._load_fit(query, target, method, len(fitted))
+                if model is None:
+                    params = {"random_state": self.random_state} if method == "contrastive" else {}
+                    model = make_aligner(method, **params)
+                    model.fit(self.table.vectors[query][fitted], self.table.vectors[target][fitted])
+                    self._save_fit(query, target, method, len(fitted), model)
+                self._aligners[key] = (model, fitted, test)
         return self._aligners[key]
+
+    def _fit_name(self, query: str, target: str, method: str, n_fit: int) -> str | None:
+        digest = self.table.content_digest
+        if self.store is None or not digest or method == "none":
+            return None
+        return (f"aligners/{digest[:24]}-{query}-{target}-{method}-{n_fit}"
+                f"-{self.test_size:g}-{self.random_state}.npz")
+
+    def _load_fit(self, query, target, method, n_fit) -> Aligner | None:
+        name = self._fit_name(query, target, method, n_fit)
+        arrays = self.store.read_npz(name) if name else None
+        if arrays is None:
+            return None
+        try:
+            return restore_aligner(arrays)
+        except (KeyError, ValueError, TypeError):
+            return None  # an older or damaged fit: fit again
+
+    def _save_fit(self, query, target, method, n_fit, model: Aligner) -> None:
+        name = self._fit_name(query, target, method, n_fit)
+        if name is None:
+            return
+        try:
+            self.store.write_npz(name, model.state_arrays())
+        except OSError:
+            pass  # only a cache: the next open fits again
+
+    def pair(self, query: str, target: str, method: str) -> AlignedPair:
+        """The pair's scorer (:class:`AlignedPair`), built once per (query, target, method)."""
+        method = self.resolve_method(query, target, method)
+        key = (query, target, method)
+        if key not in self._pairs:
+            with self._key_lock(("pair", *key)):
+                if key not in self._pairs:
+                    model = None if query == target or method == "none" else self.aligner(query, target, method)[0]
+                    self._pairs[key] = AlignedPair(self.table, query, target, model, method)
+        return self._pairs[key]
 
     def cached(self, key: tuple, compute):
         """``compute()`` once per ``key`` for values derived from this table alone (e.g. the
@@ -128,26 +213,6 @@ class Workspace:
                     self._cache[key] = value
         return self._cache[key]
 
-    def projected(self, query: str, target: str, method: str) -> tuple[np.ndarray, np.ndarray]:
-        """All items' query-side and target-side vectors in the pair's shared space (unit rows;
-        zero rows for items lacking the modality)."""
-        method = self.resolve_method(query, target, method)
-        key = (query, target, method)
-        if key in self._projected:
-            return self._projected[key]
-        with self._key_lock(("projected", *key)):
-            if key not in self._projected:
-                if query == target:
-                    v = self.table.vectors[query]
-                    self._projected[key] = (v, v)
-                else:
-                    model, _, _ = self.aligner(query, target, method)
-                    t = self.table
-                    qa = _masked(model.transform_a, t.vectors[query], t.present[query])
-                    tb = _masked(model.transform_b, t.vectors[target], t.present[target])
-                    self._projected[key] = (qa, tb)
-        return self._projected[key]
-
     # -- match lists (computed by :mod:`mmviewer.core.match.lists`) ---------------------------
     def cross_matches(self, row: int, query: str, target: str, method: str, k: int = 10) -> MatchList:
         """The ``k`` items whose ``target`` media best match item ``row``'s ``query`` media."""
@@ -155,14 +220,15 @@ class Workspace:
         resolved = self.resolve_method(query, target, method)
         if not t.present[query][row]:
             return empty_list(row, resolved, f"this item has no {query}")
-        qa, tb = self.projected(query, target, resolved)
-        scores = tb @ qa[row]
+        scores = self.pair(query, target, resolved).score_rows([row])[0]
         scores[~t.present[target]] = -np.inf
         if query == target:
             scores[row] = -np.inf
         in_training = False
         if query != target and resolved != "none":
-            in_training = bool(np.isin(row, self.aligner(query, target, resolved)[1]))
+            fitted = self.aligner(query, target, resolved)[1]
+            at = np.searchsorted(fitted, row)
+            in_training = bool(at < len(fitted) and fitted[at] == row)
         return ranked(row, scores, k, resolved, partner=query != target, in_training=in_training)
 
     def pair_scores(self, row: int, target: str, method: str) -> dict[str, np.ndarray]:
@@ -171,8 +237,7 @@ class Workspace:
         t, out = self.table, {}
         for m in t.modalities:
             if t.present[m][row]:
-                qa, tb = self.projected(m, target, method)
-                out[m] = np.asarray(tb @ qa[row], np.float32)
+                out[m] = np.asarray(self.pair(m, target, method).score_rows([row])[0], np.float32)
         return out
 
     def item_matches(self, row: int, method: str, k: int) -> ItemMatches:
@@ -231,16 +296,12 @@ class Workspace:
             wm = w.get(m, 0.0)
             if wm <= 0:
                 continue
-            if m == source:
-                qm, targets = q[0], t.vectors[m]
-            else:
-                try:
-                    model, _, _ = self.aligner(source, m, method)
-                except ValueError:
-                    continue  # too few pairs to map the query into this modality
-                qm = l2_normalise(np.asarray(model.transform_a(q), np.float32))[0]
-                targets = self.projected(source, m, method)[1]
-            num += wm * (targets @ qm)
+            try:
+                pair = self.pair(source, m, method)
+            except ValueError:
+                continue  # too few pairs to map the query into this modality
+            z = q if pair.identity else l2_normalise(np.asarray(pair.aligner.transform_a(q), np.float32))
+            num += wm * pair.scores(z)[0]
             den += wm * t.present[m]
         scores = np.where(den > 0, num / np.maximum(den, 1e-12), -np.inf).astype(np.float32)
         idx, val = top_k_rows(scores, k)
@@ -272,18 +333,8 @@ class Workspace:
                 v = t.vectors[m][present]
             else:
                 pair_method = "none" if self.shares_space(m, ref) else MODALITY_POINTS_METHOD
-                qa, _ = self.projected(m, ref, pair_method)
-                v = qa[present]
+                v = self.pair(m, ref, pair_method).query_vectors(present)
             vecs.append(v)
             rows.append(present)
             which.append(np.full(len(present), j, np.int8))
         return l2_normalise(np.concatenate(vecs)), np.concatenate(rows), np.concatenate(which)
-
-
-def _masked(transform, x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Apply ``transform`` to present rows only; absent rows stay zero."""
-    rows = np.flatnonzero(present)
-    y = l2_normalise(np.asarray(transform(x[rows]), dtype=np.float32))
-    out = np.zeros((len(x), y.shape[1]), np.float32)
-    out[rows] = y
-    return out

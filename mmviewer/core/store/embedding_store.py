@@ -271,6 +271,13 @@ class EmbeddingStore:
     def for_dataset(cls, dataset_root: Path) -> EmbeddingStore:
         return cls(store_dir_for(dataset_root))
 
+    @classmethod
+    def for_table(cls, table_file: Path) -> EmbeddingStore:
+        """The store of a precomputed embeddings file (its session, map and fitted aligners),
+        in a folder of its own: several tables may share one folder."""
+        table_file = Path(table_file)
+        return cls(store_dir_for(table_file.parent) / "tables" / table_file.name)
+
     def shelf(self, encoder_id: str, dim: int | None = None) -> VectorShelf:
         shelf = VectorShelf(self.root / "vectors" / slug(encoder_id), encoder_id, dim)
         if len(shelf._shards) > COMPACT_AT:

@@ -19,7 +19,8 @@ from mmviewer.core.encoders.info import (
     library_versions,
     uses_clip,
 )
-from mmviewer.core.match.workspace import AUTO_LEARNED
+from mmviewer.core.evaluate.evaluation import MAX_TEST_PAIRS
+from mmviewer.core.match.workspace import AUTO_LEARNED, FIT_MAX_PAIRS
 from mmviewer.gui.dialogs.layout import body_with_close
 
 READING_GUIDE = """
@@ -48,12 +49,16 @@ columns the target. Each button shows <b>#n</b>, the rank of the item's own part
 targets: #1 means the caption's own image (say) is the best match. Click a button to see that
 list below, best first, with scores; the true partner is marked.</li>
 <li><b>Alignment</b> (Fusion panel): modalities from different encoders live in different
-spaces and must be mapped onto each other before they can be compared. <i>auto</i> compares
-CLIP image and text directly and fits {auto} for any other pair; the other choices force one
-method for every pair.</li>
-<li>Learned methods are fitted on a fixed, seeded 70% of the paired items. A list headed
-<i>fitted on this item</i> used the item's own pair for fitting, so its rank flatters the
-method; the other 30% give honest ranks, and only they count in the Metrics panel.</li>
+spaces and must be mapped onto each other before they can be compared. <i>auto</i> decides
+from the data: it compares two modalities directly (zero-shot) when that already ranks an
+item's own partner near the top on a sample of pairs (ten times better than chance, e.g. CLIP
+image and text), and fits {auto} for any other pair, however many dimensions the two have. The
+Metrics panel says which it chose and why; the other choices force one method for every pair.</li>
+<li>Learned methods are fitted on a fixed, seeded 70% of the paired items (at most
+{fit_max:,} of them: more pairs barely change the fit). A list headed <i>fitted on this
+item</i> used the item's own pair for fitting, so its rank flatters the method; the other 30%
+give honest ranks, and only they count in the Metrics panel (at most {test_max:,} of them per
+pair).</li>
 </ul>
 
 <h3>Metrics</h3>
@@ -61,7 +66,8 @@ method; the other 30% give honest ranks, and only they count in the Metrics pane
 first k), MRR (mean reciprocal rank) and the median rank, next to what chance would give. When
 the dataset has a label column, label precision shows how often neighbours share the item's
 label, for each modality alone and fused with the current weights.</p>
-""".format(auto=AUTO_LEARNED.upper() if AUTO_LEARNED == "cca" else AUTO_LEARNED)
+""".format(auto=AUTO_LEARNED.upper() if AUTO_LEARNED == "cca" else AUTO_LEARNED,
+           fit_max=FIT_MAX_PAIRS, test_max=MAX_TEST_PAIRS)
 
 
 class QtHelpDialog(QDialog):

@@ -230,11 +230,12 @@ class QtMatches(QWidget):
         if "lists" not in self._waiting:
             return
         ws, method = self.model.workspace, self.state.method
+        # known_method: never decide "auto" here (that samples the data): the UI thread waits for nothing
         fits = sorted({resolved for q, tgt in cross_pairs(self._modalities())
-                       if (resolved := ws.resolve_method(q, tgt, method)) != "none"
+                       if (resolved := ws.known_method(q, tgt, method)) not in (None, "none")
                        and (q, tgt, resolved) not in self._fitted})
-        text = (f"fitting {', '.join(fits)}… (the first use of a method fits its aligners: seconds, "
-                "up to a minute for 100k items)" if fits else "matching…")
+        text = (f"fitting {', '.join(fits)}… (the first use of a method fits its aligners on at most "
+                f"{ws.fit_max_pairs:,} pairs: seconds)" if fits else "matching…")
         self.pair_view.show_message(text)
         for button in self.buttons.values():
             button.setText("…")

@@ -31,7 +31,8 @@ K_MAX = 200
 
 #: One line per alignment method (the combo's item tooltips).
 METHOD_HELP = {
-    "auto": f"Zero-shot where two modalities share a space (CLIP image/text), {AUTO_LEARNED} otherwise.",
+    "auto": ("Zero-shot where two modalities share a space (decided from the data: zero-shot "
+             f"recall on a sample of pairs against chance), {AUTO_LEARNED} otherwise."),
     "none": "No alignment: compare raw embeddings (meaningful only when both come from one model).",
     "procrustes": "Rotation (plus scale) fitted on the training pairs; keeps each space's geometry.",
     "ridge": "Linear map from query to target space fitted by ridge regression on the training pairs.",

@@ -33,8 +33,9 @@ METRICS_BUSY_LABEL = "Measuring alignment"
 #: (header, key in the pair dict, format, tooltip)
 COLUMNS = [
     ("pair", None, "", "Query modality → target modality"),
-    ("method", "method", "{}", "Alignment method actually used (auto resolves per pair)"),
-    ("n test", "n_test", "{:d}", "Held-out pairs the figures are measured on (the aligner never saw them)"),
+    ("method", "method", "{}", "Alignment method actually used (auto decides per pair from the data; hover a cell for why)"),
+    ("fitted on", "n_train", "{:,d}", "Training pairs the aligner was fitted on (a seeded sample of at most 50,000)"),
+    ("n test", "n_test", "{:,d}", "Held-out pairs the figures are measured on (the aligner never saw them; a seeded sample of at most 10,000)"),
     ("R@1", "recall@1", "{:.3f}", "Recall@1: share of test queries whose true partner ranks first"),
     ("R@5", "recall@5", "{:.3f}", "Recall@5: true partner within the top 5"),
     ("R@10", "recall@10", "{:.3f}", "Recall@10: true partner within the top 10"),
@@ -55,6 +56,15 @@ SHORT = {"image": "img", "text": "txt", "audio": "aud"}
 def _short(modality: str) -> str:
     """Axis labels must fit six pairs side by side: image -> img, text -> txt, audio -> aud."""
     return SHORT.get(modality, modality[:4])
+
+
+def _cell_tip(pair: dict, key: str, tip: str) -> str:
+    """The column's tooltip, with the sample behind a figure when it was bounded."""
+    for used, available, what in (("n_train", "n_train_available", "training pairs"),
+                                  ("n_test", "n_test_available", "held-out pairs")):
+        if key == used and pair.get(available, pair.get(used)) != pair.get(used):
+            return f"{tip}\n{pair[used]:,} of the {pair[available]:,} {what} (seeded sample)"
+    return tip
 
 
 def _fmt(value, fmt: str) -> str:
@@ -187,7 +197,9 @@ class QtMetrics(QWidget):
         for i, pair in enumerate(pairs):
             name = f"{pair.get('query', '?')} → {pair.get('target', '?')}"
             self.table.setItem(i, 0, QTableWidgetItem(name))
-            self.table.setItem(i, 1, QTableWidgetItem(str(pair.get("method", ""))))
+            method = QTableWidgetItem(str(pair.get("method", "")))
+            method.setToolTip(str(pair.get("method_reason") or "Alignment method actually used"))
+            self.table.setItem(i, 1, method)
             if "error" in pair:
                 cell = QTableWidgetItem(f"error: {pair['error']}")
                 cell.setForeground(QBrush(QColor(200, 30, 30)))
@@ -198,7 +210,7 @@ class QtMetrics(QWidget):
             for j, (_title, key, fmt, tip) in enumerate(columns[2:], start=2):
                 cell = QTableWidgetItem(_fmt(pair.get(key), fmt))
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                cell.setToolTip(tip)
+                cell.setToolTip(_cell_tip(pair, key, tip))
                 self.table.setItem(i, j, cell)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
-from mmviewer.core.match.workspace import Workspace, encoder_space
+from mmviewer.core.match.workspace import Workspace
 
 
 def planted(n=60, seed=0):
@@ -31,10 +31,32 @@ def planted(n=60, seed=0):
 
 def test_auto_method_is_zero_shot_only_within_a_shared_space():
     ws = Workspace(planted())
-    assert encoder_space("clip/x/y/image") == encoder_space("clip/x/y/text")
     assert ws.resolve_method("image", "text", "auto") == "none"
     assert ws.resolve_method("audio", "image", "auto") == "cca"
     assert ws.resolve_method("audio", "image", "cca") == "cca"
+    assert "zero-shot" in ws.method_reason("image", "text", "auto")
+    assert "12-d" in ws.method_reason("audio", "image", "auto")
+
+
+def test_auto_asks_the_data_not_the_dimensions():
+    """Equal dimensions from unrelated models: zero-shot is at chance, so auto learns (issue 12:
+    zero-shot image -> text ranked the item's own text 137,455th of 200,000)."""
+    rng = np.random.default_rng(1)
+    n = 400
+    latent = rng.standard_normal((n, 8))
+    image = latent @ rng.standard_normal((8, 32)) + 0.1 * rng.standard_normal((n, 32))
+    text = latent @ rng.standard_normal((8, 32)) + 0.1 * rng.standard_normal((n, 32))
+    t = EmbeddingTable(np.array([f"i{j}" for j in range(n)], dtype=object),
+                       {"image": l2_normalise(image), "text": l2_normalise(text)},
+                       {"image": np.ones(n, bool), "text": np.ones(n, bool)},
+                       {"image": "precomputed:image", "text": "precomputed:text"})
+    ws = Workspace(t)
+    assert ws.known_method("image", "text", "auto") is None  # not decided until asked
+    assert ws.resolve_method("image", "text", "auto") == "cca"
+    assert ws.known_method("image", "text", "auto") == "cca"
+    assert "different spaces" in ws.method_reason("image", "text", "auto")
+    learned = ws.cross_matches(5, "image", "text", "auto", k=10)
+    assert learned.partner_rank is not None and learned.partner_rank <= 10
 
 
 def test_cross_matches_rank_the_true_partner_first():
@@ -124,3 +146,52 @@ def test_pair_metrics_reuse_the_cached_fit_and_equal_a_fresh_evaluation():
     fresh = evaluate(t, "audio", "text", method="cca", test_size=0.3, random_state=0)
     for key in ("recall@1", "recall@10", "mrr", "median_rank", "n_test", "modality_gap"):
         assert got[key] == fresh[key], key
+
+
+@pytest.mark.parametrize("method", ["none", "procrustes", "ridge", "cca", "contrastive", "mlp"])
+def test_pair_scores_equal_the_cosine_of_projected_vectors(method):
+    """AlignedPair scores through the raw vectors and target norms; the same figures as
+    projecting both sides (for an MLP head, the projection itself)."""
+    from mmviewer.core.align.registry import make_aligner
+    from mmviewer.core.match.pair import AlignedPair
+
+    t = planted()
+    q, tgt = ("image", "text") if method == "none" else ("audio", "image")
+    if method == "mlp":
+        aligner = make_aligner("contrastive", hidden=8, epochs=5, random_state=0)
+    elif method == "contrastive":
+        aligner = make_aligner("contrastive", epochs=5, random_state=0)
+    else:
+        aligner = make_aligner(method)
+    both = t.paired(q, tgt)
+    aligner.fit(t.vectors[q][both], t.vectors[tgt][both])
+    pair = AlignedPair(t, q, tgt, aligner, method)
+    rows = np.array([4, 10, 30])
+    za = aligner.transform_a(t.vectors[q][rows])
+    zb = aligner.transform_b(t.vectors[tgt])
+    zb[~t.present[tgt]] = 0
+    np.testing.assert_allclose(pair.score_rows(rows), za @ zb.T, atol=2e-5)
+
+
+def test_fits_use_a_bounded_sample_and_are_found_again_in_the_store(tmp_path, monkeypatch):
+    from mmviewer.core.store.embedding_store import EmbeddingStore
+
+    t = planted(n=200)
+    t.content_digest = "abc123"
+    store = EmbeddingStore(tmp_path / "store")
+    ws = Workspace(t, store=store, fit_max_pairs=50)
+    model, fitted, test = ws.aligner("audio", "image", "cca")
+    train, _ = ws.split("audio", "image")
+    assert len(fitted) == 50 and set(fitted) <= set(train) and model.n_pairs_ == 50
+    assert ws.cross_matches(int(fitted[0]), "audio", "image", "cca").in_training
+    assert not ws.cross_matches(int(sorted(set(train) - set(fitted))[0]), "audio", "image", "cca").in_training
+    again = Workspace(t, store=store, fit_max_pairs=50)
+    import mmviewer.core.match.workspace as module
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the saved fit should have been used")
+
+    monkeypatch.setattr(module, "make_aligner", no_fit)
+    loaded = again.aligner("audio", "image", "cca")[0]
+    x = t.vectors["audio"][5:9]
+    np.testing.assert_allclose(loaded.transform_a(x), model.transform_a(x), atol=1e-6)
