@@ -74,13 +74,17 @@ def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
 
 
 def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService):
+    from mmviewer.core.layout.impute import complete_missing
     from mmviewer.core.layout.pca import fused_layout_input, fused_pca_2d
 
     if not any(w > 0 for w in weights.values()):
         return None  # every weight at zero: keep the current map
     if cold or init is None:
         yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
-    x = fused_layout_input(ws.table, weights)
+    # Items lacking a modality are placed by its prediction from what they have (not in a
+    # cluster of their own): see layout/impute.py.
+    completion = complete_missing(ws)
+    x = fused_layout_input(ws.table, weights, completion=completion)
     if cold or init is None:
         pos = service.umap(x, random_state=None)
     else:

@@ -85,7 +85,8 @@ def pca_layout(x: np.ndarray, random_state: int = 0, sample: int = PCA_SAMPLE) -
     return pca_reduce(lambda index: x[index], len(x), 2, sample, random_state)
 
 
-def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: int = 0) -> np.ndarray:
+def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: int = 0,
+                       completion=None) -> np.ndarray:
     """PCA scores (N, dims) of the fused vectors (see :func:`mmviewer.core.match.fusion.fused_vectors`)
     without materialising the (N, sum of dims) fused matrix.
 
@@ -96,14 +97,17 @@ def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: in
     its dot products up to the basis truncation, and a small PCA of that gives the output. A
     weight change only redoes the second stage.
 
-    Its first two columns are the instant PCA layout; all columns are what UMAP sees.
+    Its first two columns are the instant PCA layout; all columns are what UMAP sees. With a
+    ``completion`` (:class:`mmviewer.core.layout.impute.Completion`), items lacking a modality
+    use its predicted vector instead of an empty block.
     """
-    from mmviewer.core.match.fusion import fused_scales
-
-    scales = fused_scales(table, weights)
+    scales = _layout_scales(table, weights, completion)
     if not scales:
         raise ValueError("fused_layout_input needs at least one modality with a positive weight")
     bases = modality_bases(table, list(scales), random_state=random_state)
+    if completion is not None:
+        bases = [_completed_basis(table, m, y, completion, random_state)
+                 for m, y in zip(scales, bases, strict=True)]
     factors = list(scales.values())
 
     def rows(index):
@@ -128,7 +132,8 @@ def fused_layout_input(table, weights, dims: int = LAYOUT_DIMS, random_state: in
     return out
 
 
-def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> np.ndarray:
+def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0,
+                 completion=None) -> np.ndarray:
     """The instant map: fused vectors on their top two principal axes, (N, 2) float32.
 
     The axes come from a seeded sample of at most ``sample`` fused rows; all rows are then
@@ -136,16 +141,19 @@ def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> n
     per-modality bases of :func:`fused_layout_input` are needed. That keeps the first picture
     at a few percent of a UMAP even on a freshly opened table.
     """
-    from mmviewer.core.match.fusion import fused_scales, fused_vectors
-
-    scales = fused_scales(table, weights)
+    scales = _layout_scales(table, weights, completion)
     if not scales:
         raise ValueError("the map needs at least one modality with a positive weight")
     n = table.n_items
     rng = np.random.default_rng(random_state)
     index = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
-    mean, axes = pca_axes(lambda i: fused_vectors(table.subset(index[i]), weights),
-                          len(index), 2, sample=len(index), random_state=random_state)
+
+    def fused_rows(i):
+        rows = index[i]
+        return np.concatenate([_vectors(table, m, rows, completion) * f[rows, None]
+                               for m, f in scales.items()], axis=1)
+
+    mean, axes = pca_axes(fused_rows, len(index), 2, sample=len(index), random_state=random_state)
     out = np.empty((n, axes.shape[1]), np.float32)
     out[:] = -(mean @ axes)
     col = 0
@@ -153,9 +161,43 @@ def fused_pca_2d(table, weights, sample: int = 4096, random_state: int = 0) -> n
         part = axes[col : col + table.dim(m)]
         col += table.dim(m)
         out += (table.vectors[m] @ part) * f[:, None]
+        rows = completion.rows.get(m) if completion is not None else None
+        if rows is not None and len(rows):  # their table rows are zero: add the predictions
+            out[rows] += (completion.vectors[m] @ part) * f[rows, None]
     if out.shape[1] < 2:
         out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
     return out
+
+
+def _layout_scales(table, weights, completion) -> dict[str, np.ndarray]:
+    from mmviewer.core.match.fusion import fused_scales
+
+    present = None
+    if completion is not None:
+        present = {m: completion.present(table, m) for m in completion.rows}
+    return fused_scales(table, weights, present)
+
+
+def _vectors(table, modality: str, rows: np.ndarray, completion) -> np.ndarray:
+    if completion is None:
+        return np.asarray(table.vectors[modality][rows], np.float32)
+    return completion.fill(table, modality, rows)
+
+
+def _completed_basis(table, modality: str, basis: np.ndarray, completion, random_state: int) -> np.ndarray:
+    """``basis`` (a modality's layout scores) with the rows the completion predicts filled in
+    (cached per table: the completion is deterministic for a table)."""
+    rows = completion.rows.get(modality)
+    if rows is None or not len(rows):
+        return basis
+
+    def compute():
+        axes = modality_axes(table, modality, random_state=random_state)
+        filled = basis.copy()  # the plain basis (or the vectors themselves) stays as it is
+        filled[rows] = completion.vectors[modality] if axes is None else completion.vectors[modality] @ axes
+        return filled
+
+    return table.derived(("layout-basis-completed", modality, random_state), compute)
 
 
 def modality_bases(table, modalities: list[str], random_state: int = 0) -> list[np.ndarray]:
@@ -175,25 +217,35 @@ def modality_basis(table, modality: str, rank: int = BASIS_DIMS, sample: int | N
 
     Returns the vectors themselves when ``d <= rank`` (lossless, no copy).
     """
+    axes = modality_axes(table, modality, rank, sample, random_state)
+    v = table.vectors[modality]
+    if axes is None:
+        return v
+    return table.derived(("layout-basis", modality, rank, sample, random_state), lambda: v @ axes)
+
+
+def modality_axes(table, modality: str, rank: int = BASIS_DIMS, sample: int | None = None,
+                  random_state: int = 0) -> np.ndarray | None:
+    """The (d, rank) top uncentred principal axes of :func:`modality_basis`, or None when
+    ``d <= rank`` (the basis is the vectors themselves); cached on ``table``."""
     sample = BASIS_SAMPLE if sample is None else sample
 
     def compute():
         v = table.vectors[modality]
         d = v.shape[1]
         if d <= rank:
-            return v
+            return None
         present = np.flatnonzero(table.present[modality])
         rng = np.random.default_rng(random_state)
         fit = present if len(present) <= sample else np.sort(rng.choice(present, sample, replace=False))
         xs = np.asarray(v[fit], np.float32)
         if len(xs) == 0:
-            return np.zeros((len(v), rank), np.float32)
+            return np.zeros((d, rank), np.float32)
         from scipy.linalg import eigh
 
         with one_blas_thread():  # only the top ``rank`` eigenpairs (MRRR): half a full eigh
             _, vecs = eigh((xs.T @ xs).astype(np.float64), subset_by_index=[d - rank, d - 1],
                            driver="evr")
-        axes = np.ascontiguousarray(vecs[:, ::-1], dtype=np.float32)
-        return v @ axes
+        return np.ascontiguousarray(vecs[:, ::-1], dtype=np.float32)
 
-    return table.derived(("layout-basis", modality, rank, sample, random_state), compute)
+    return table.derived(("layout-axes", modality, rank, sample, random_state), compute)

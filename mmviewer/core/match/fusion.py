@@ -214,16 +214,21 @@ def fused_vectors(table: EmbeddingTable, weights: Weights) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
 
 
-def fused_scales(table: EmbeddingTable, weights: Weights) -> dict[str, np.ndarray]:
+def fused_scales(table: EmbeddingTable, weights: Weights,
+                 present: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per-item block factors of :func:`fused_vectors`: ``{m: sqrt(w_m p_im / W_i)}`` (N,)
-    float32 for each positively weighted modality, in table order (empty when none is)."""
+    float32 for each positively weighted modality, in table order (empty when none is).
+
+    ``present`` overrides the table's presence per modality (the map counts predicted vectors
+    as present, see :mod:`mmviewer.core.layout.impute`)."""
     active = _active(table, weights)
+    has = {m: np.asarray((present or {}).get(m, table.present[m]), dtype=np.float64) for m in active}
     total = np.zeros(table.n_items, dtype=np.float64)
     for m, w in active.items():
-        total += w * np.asarray(table.present[m], dtype=np.float64)
+        total += w * has[m]
     out = {}
     for m, w in active.items():
         scale = np.divide(w, total, out=np.zeros_like(total), where=total > 0)
-        scale *= np.asarray(table.present[m], dtype=np.float64)
+        scale *= has[m]
         out[m] = np.sqrt(scale).astype(np.float32)
     return out
