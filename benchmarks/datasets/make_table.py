@@ -4,9 +4,11 @@
 
 Columns: ``id``, ``label`` (50 classes), ``image`` (512-d), ``text`` (512-d), ``audio`` (560-d,
 null for 10 % of the items), float32 fixed-size lists. Each modality is an unrelated "model": its
-own random linear map of a shared 64-d latent (class centre + item detail) plus noise, so image
-and text have equal dimensions but do *not* share a space (zero-shot image -> text is at chance),
-while a learned alignment recovers the pairs. Written in row groups, so memory stays at one
+own random linear map of a shared 64-d latent (class centre + item detail), seen through noise of
+its own (in the latent and in the output), so image and text have equal dimensions but do *not*
+share a space (zero-shot image -> text is at chance), while a learned alignment recovers the
+pairs, imperfectly (an item's own partner is often, not always, its best match), as with real
+encoders. Written in row groups, so memory stays at one
 block whatever N is.
 """
 
@@ -37,7 +39,8 @@ def block(start: int, stop: int, maps: dict[str, np.ndarray], centres: np.ndarra
     latent = centres[labels] + 0.6 * rng.standard_normal((n, LATENT), dtype=np.float32)
     vectors = {}
     for m, w in maps.items():
-        x = latent @ w + 0.35 * rng.standard_normal((n, w.shape[1]), dtype=np.float32)
+        seen = latent + 0.9 * rng.standard_normal((n, LATENT), dtype=np.float32)  # this model's view
+        x = seen @ w + 0.35 * rng.standard_normal((n, w.shape[1]), dtype=np.float32)
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         vectors[m] = x.astype(np.float32)
     has_audio = rng.random(n) >= AUDIO_MISSING

@@ -181,6 +181,7 @@ def run_gui(folder: str | None = None, demo: bool = False,
     # Start the layout child now (in the background): numba compiles UMAP there, and the
     # forkserver it comes from preloads the audio features for decoding workers.
     window.model.layouts.warm_up()
+    window.model.warm_imports()
     if folder:
         window.open_path(folder, options)
     elif demo:

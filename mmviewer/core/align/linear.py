@@ -139,7 +139,9 @@ class CCAAligner(_Projections):
     Parameters
     ----------
     n_components : int, optional
-        Canonical pairs kept; default ``min(d_a, d_b)``.
+        Canonical pairs kept. By default every pair whose weight ``rho_k ** power`` is at least
+        ``MIN_WEIGHT`` of the first's (the others change no ranking measurably, and each kept
+        one costs a column in every score of a million items).
     reg : float in [0, 1]
         Covariance shrinkage.
     power : float
@@ -152,6 +154,9 @@ class CCAAligner(_Projections):
     correlations_ : (k,) array
         Canonical correlations of the regularised problem on the training pairs, descending.
     """
+
+    #: Relative weight under which a canonical pair is dropped (when n_components is None).
+    MIN_WEIGHT = 1e-3
 
     def __init__(self, n_components: int | None = None, reg: float = 0.3, power: float = 4.0) -> None:
         self.n_components = n_components
@@ -167,6 +172,9 @@ class CCAAligner(_Projections):
         n1 = max(len(a) - 1, 1)
         wa, wb = _inv_sqrt(cross_product(a, a) / n1, float(self.reg)), _inv_sqrt(cross_product(b, b) / n1, float(self.reg))
         u, s, vt = np.linalg.svd(wa @ (cross_product(a, b) / n1) @ wb, full_matrices=False)
-        self.correlations_ = np.clip(s[:k], 0.0, 1.0)
+        rho = np.clip(s[:k], 0.0, 1.0)
+        if self.n_components is None and float(self.power) > 0 and rho[0] > 0:
+            k = max(1, int(np.count_nonzero((rho / rho[0]) ** float(self.power) >= self.MIN_WEIGHT)))
+        self.correlations_ = rho[:k]
         scale = self.correlations_ ** (float(self.power) / 2.0)
         self.components_a_, self.components_b_ = wa @ u[:, :k] * scale, wb @ vt[:k].T * scale

@@ -24,6 +24,14 @@ WARM_EPOCHS = 25
 WARM_MAX_FIT = 30_000
 
 
+def import_numerics() -> None:
+    """Import what the first map and the first fits use (see AppModel.warm_imports)."""
+    import pyarrow.parquet  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.utils.extmath  # noqa: F401
+
+
 def ids_digest(ids) -> str:
     import hashlib
 

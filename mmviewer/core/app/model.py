@@ -138,7 +138,7 @@ class AppModel:
 
     def set_table(self, table, dataset=None, result: EmbedResult | None = None) -> None:
         """Show ``table`` (also used directly by tests and for precomputed tables)."""
-        for slot in ("layout", "modality-layout", "metrics", "query", "similar", "matches"):
+        for slot in ("layout", "modality-layout", "metrics", "query", "similar", "matches", "warm-up"):
             self.jobs.cancel(slot)
         self.provisional = False
         self.dataset, self.result = dataset, result
@@ -159,6 +159,7 @@ class AppModel:
             self._on_layout((cached, "cached"))
         else:
             self.request_layout(cold=True)
+        self.request_warm_up()
         self.request_metrics(delay_s=METRICS_DELAY_S)
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
@@ -197,6 +198,7 @@ class AppModel:
 
     def _on_state_method(self, _value) -> None:
         if self.workspace is not None and not self._applying_table:
+            self.request_warm_up()
             self.request_metrics(delay_s=METRICS_DELAY_S)
             self.request_matches(similar=False)
 
@@ -259,6 +261,14 @@ class AppModel:
         self.modality_layout_ready.emit(value)
 
     # -- match lists of the current item --------------------------------------------------------
+    def request_warm_up(self) -> None:
+        """Fit the current method's aligners and prepare every pair's scoring now, so the first
+        click on an item shows its lists at once (at a million items a fit takes seconds)."""
+        if self.workspace is not None:
+            self.jobs.submit("warm-up", self.workspace.warm_up, self.state.method,
+                             on_error=lambda err: self._report_error("alignment", err),
+                             label="Fitting alignments")
+
     def request_matches(self, similar: bool = True) -> None:
         """The current item's similar items (fast) and cross-modal lists (may fit aligners)."""
         ws, row = self.workspace, self.state.current
@@ -314,6 +324,12 @@ class AppModel:
             self._store.write_json(SESSION_FILE, self.state.to_session(self.workspace.table.ids))
         except OSError as err:
             self.notice.emit(Notice(f"Could not save the session: {err}", "warning"))
+
+    def warm_imports(self) -> None:
+        """Import the numerical libraries the first picture and fits need, in the background,
+        while the user picks a dataset (scikit-learn alone took seconds on a busy machine, all
+        of them before the first PCA picture)."""
+        self.jobs.submit("warm-imports", jobs.import_numerics)
 
     # -- errors and shutdown ------------------------------------------------------------------
     def _on_jobs_failed(self, slot, err: BaseException) -> None:

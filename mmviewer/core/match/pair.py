@@ -34,13 +34,21 @@ class AlignedPair:
         The resolved method (``none``, ``cca``, ...), for labels.
     """
 
-    def __init__(self, table, query: str, target: str, aligner, method: str):
+    def __init__(self, table, query: str, target: str, aligner, method: str,
+                 target_norms: np.ndarray | None = None):
         self.table, self.query, self.target, self.method = table, query, target, method
         self.aligner = aligner
         self._query_map = None if aligner is None else aligner.affine_map("a")
         self._target_map = None if aligner is None else aligner.affine_map("b")
-        self._target_norms: np.ndarray | None = None
+        if target_norms is not None and target_norms.shape != (table.n_items,):
+            target_norms = None  # saved for another table: compute them again
+        self._target_norms = target_norms
         self._target_projected: np.ndarray | None = None  # only for non-affine aligners
+
+    @property
+    def needs_norms(self) -> bool:
+        """Scores divide by per-item target norms not computed (nor loaded) yet."""
+        return not self.identity and self._target_map is not None and self._target_norms is None
 
     @property
     def identity(self) -> bool:

@@ -190,15 +190,41 @@ class Workspace:
             pass  # only a cache: the next open fits again
 
     def pair(self, query: str, target: str, method: str) -> AlignedPair:
-        """The pair's scorer (:class:`AlignedPair`), built once per (query, target, method)."""
+        """The pair's scorer (:class:`AlignedPair`), built once per (query, target, method),
+        with its target norms from the store when they were saved."""
         method = self.resolve_method(query, target, method)
         key = (query, target, method)
         if key not in self._pairs:
             with self._key_lock(("pair", *key)):
                 if key not in self._pairs:
-                    model = None if query == target or method == "none" else self.aligner(query, target, method)[0]
-                    self._pairs[key] = AlignedPair(self.table, query, target, model, method)
+                    model, norms = None, None
+                    if query != target and method != "none":
+                        model, fitted, _ = self.aligner(query, target, method)
+                        name = self._fit_name(query, target, method, len(fitted))
+                        saved = self.store.read_npz(name[:-4] + "-norms.npz") if name else None
+                        norms = None if saved is None else saved.get("norms")
+                    self._pairs[key] = AlignedPair(self.table, query, target, model, method, norms)
         return self._pairs[key]
+
+    def warm_up(self, method: str) -> None:
+        """Everything the first match list of any item needs for ``method``, done ahead (a job
+        right after opening): the space checks, the fits and every pair's target norms, saved
+        in the store. A pair that cannot be aligned (too few items have both) is skipped."""
+        mods = self.table.modalities
+        for query, target in cross_pairs(mods):
+            check_cancelled()
+            try:
+                pair = self.pair(query, target, method)
+            except ValueError:
+                continue
+            if pair.needs_norms:
+                norms = pair.target_norms()
+                name = self._fit_name(query, target, pair.method, len(self.aligner(query, target, method)[1]))
+                if name:
+                    try:
+                        self.store.write_npz(name[:-4] + "-norms.npz", {"norms": norms})
+                    except OSError:
+                        pass  # only a cache
 
     def cached(self, key: tuple, compute):
         """``compute()`` once per ``key`` for values derived from this table alone (e.g. the

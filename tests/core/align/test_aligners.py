@@ -91,7 +91,7 @@ def test_cca_correlations_match_an_independent_computation():
     z = rng.normal(size=(200, 2))
     xa = np.c_[z, rng.normal(size=(200, 3))] @ rng.normal(size=(5, 5))
     xb = np.c_[z + 0.3 * rng.normal(size=(200, 2)), rng.normal(size=(200, 2))] @ rng.normal(size=(4, 4))
-    model = CCAAligner(reg=0.0).fit(xa, xb)
+    model = CCAAligner(reg=0.0, power=0.0).fit(xa, xb)
     qa, _ = np.linalg.qr(xa - xa.mean(0))
     qb, _ = np.linalg.qr(xb - xb.mean(0))
     want = np.linalg.svd(qa.T @ qb, compute_uv=False)  # cosines of the principal angles
@@ -101,6 +101,10 @@ def test_cca_correlations_match_an_independent_computation():
     regularised = CCAAligner(n_components=2).fit(xa, xb)
     assert regularised.correlations_.shape == (2,)
     assert (np.diff(regularised.correlations_) <= 0).all()
+    # By default, pairs weighing under a thousandth of the first (rho ** power) are dropped.
+    pruned = CCAAligner(reg=0.0).fit(xa, xb)
+    weight = (want / want[0]) ** 4
+    assert len(pruned.correlations_) == int((weight >= 1e-3).sum()) >= 2
 
 
 @pytest.mark.parametrize("method", sorted(ALIGNERS))
