@@ -63,10 +63,8 @@ def load_image(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
         except MediaError:
             raise
         except UnidentifiedImageError:
-            raise MediaError(
-                "not a readable image (unknown, corrupt, or a format mmviewer does not decode; "
-                f"accepted: {', '.join(IMAGE_FORMATS)})"
-            ) from None
+            # Also what a format we do not decode gets (EPS, PSD, ...): see IMAGE_FORMATS.
+            raise MediaError("not a readable image (unknown or corrupt format)") from None
         except Image.DecompressionBombError as err:
             raise MediaError(f"image too large to decode safely ({err})") from None
         except MemoryError:

@@ -103,14 +103,14 @@ def decode_text(data: bytes, notes: list[str]) -> str:
             if name is not None:
                 notes.append(f"not UTF-8; read as {name} (byte-order mark)")
             return _decode_whole(data[len(bom):], codec, notes)
+    codec = _utf16_without_bom(data)  # before UTF-8: ASCII in UTF-16 is also valid UTF-8
+    if codec is not None:
+        notes.append(f"not UTF-8; read as {codec.upper()} (detected)")
+        return _decode_whole(data, codec, notes)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    codec = _utf16_without_bom(data)
-    if codec is not None:
-        notes.append(f"not UTF-8; read as {codec.upper()} (detected)")
-        return _decode_whole(data, codec, notes)
     if data.count(b"\x00") > len(data) // 10:
         raise MediaError("not a text file (binary content)")
     encoding = _detect_code_page(data)
