@@ -22,6 +22,8 @@ PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", 
 PATH_EVENTS = ("open", "os.listdir", "os.scandir", "os.mkdir", "os.rename", "os.replace",
                "os.remove", "os.rmdir", "shutil.rmtree", "os.symlink", "os.truncate", "os.chmod")
 
+NO_FOLLOW = ("os.remove", "os.rename", "os.replace", "os.rmdir", "os.symlink", "os.mkdir")
+
 _active: list[Watch] = []
 _inside = threading.local()
 
@@ -38,7 +40,9 @@ class Watch:
             return
         if event not in PATH_EVENTS:
             return
-        nofollow = event == "open" and isinstance(args[-1], int) and args[-1] & os.O_NOFOLLOW
+        # These act on a link itself, not on what it names; so does an O_NOFOLLOW open.
+        nofollow = event in NO_FOLLOW or (
+            event == "open" and isinstance(args[-1], int) and args[-1] & os.O_NOFOLLOW)
         for arg in args[:2]:
             if isinstance(arg, (str, bytes, os.PathLike)):
                 path = os.fsdecode(arg)
