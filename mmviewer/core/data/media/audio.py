@@ -43,7 +43,9 @@ def load_audio(ref: MediaRef, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
         except MemoryError:
             raise MediaError("out of memory while decoding the audio") from None
         except Exception as err:  # soundfile and PyAV each raise their own types
-            raise MediaError(f"not a readable audio file ({short_reason(err)})") from None
+            # libsndfile's own words ("Format not recognised."), not "Error opening <fd 21>: ...".
+            reason = getattr(err, "error_string", None) or short_reason(err)
+            raise MediaError(f"not a readable audio file ({reason.rstrip('.')})") from None
     notes: list[str] = []
     if total is not None and total > cap:
         notes.append(f"audio is {total:.0f} s; only the first {cap:.0f} s were used")
