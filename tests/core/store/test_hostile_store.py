@@ -248,3 +248,19 @@ def test_crafted_snapshot_files_mean_no_snapshot(tmp_path, make, attack):
         seen, dataset = finishes(run_embed_job, folder)
     assert [kind for kind, _ in seen] == ["opened"]  # no snapshot shown; the scan runs as usual
     assert {it.id for it in dataset.items} >= set(good)
+
+
+@pytest.mark.parametrize("session", [
+    [1, 2, 3],
+    {"selection": 7, "current": ["a"], "weights": {"image": "inf", "text": 0.5}, "k": 10},
+    {"selection": [["nested"], {"a": 1}, "item1"], "current": {"x": 1}},
+])
+def test_a_crafted_session_is_ignored_not_raised(session):
+    from mmviewer.core.app.state import ViewState
+
+    state = ViewState()
+    state.reset(("image", "text"))
+    ids = {"item0": 0, "item1": 1}
+    state.apply_session(json.loads(json.dumps(session)), ids.__getitem__)
+    assert all(np.isfinite(w) for _, w in state.weights)
+    assert state.current == -1 and set(state.selection) <= {1}
