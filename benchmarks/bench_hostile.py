@@ -5,7 +5,8 @@ the largest RGBA and float images the budget accepts, a 64 Mpx RGBA PNG (refused
 non-UTF-8 text, 60 s of 8-channel 96 kHz audio, a 3 MB NPZ that declares 3 GB, a data.csv with
 an 8 MB cell. Each is loaded the way the embedding job loads it (offline encoder ``prepare``;
 TF-IDF also fitted and applied; a table opened) in a fresh process, and the process's peak RSS
-above its baseline (imports done) is printed with the time and the outcome.
+above its resident size once imports are done (``VmHWM``, reset through ``/proc/self/clear_refs``)
+is printed with the time and the outcome. Linux only.
 
     python benchmarks/bench_hostile.py [--json] [--only KEY,...]
     MMVIEWER_BENCH_SRC=/path/to/older/checkout python benchmarks/bench_hostile.py   # compare
@@ -24,7 +25,7 @@ import numpy as np
 from benchlib import SCRATCH, SRC, parser, wanted
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 kind, path = sys.argv[1], Path(sys.argv[2])
 from mmviewer.core.data.model import MediaRef
@@ -32,9 +33,12 @@ from mmviewer.core.data.open import open_dataset
 from mmviewer.core.encoders import default_encoders
 import numpy, PIL.Image, sklearn.feature_extraction.text, librosa, soundfile, pyarrow
 encoders, _ = default_encoders(offline=True)
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-base, t0 = rss_mb(), time.perf_counter()
+def status_mb(field):
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith(field)) / 1024
+with open("/proc/self/clear_refs", "w") as fh:  # resets VmHWM: the peak counts from here
+    fh.write("5")
+base, t0 = status_mb("VmRSS"), time.perf_counter()
 try:
     if kind == "table":
         outcome = f"opened: {len(open_dataset(path).items)} items"
@@ -51,7 +55,7 @@ try:
         outcome = "decoded" + "".join(f"; {n}" for n in loaded.notes)
 except Exception as err:
     outcome = f"{type(err).__name__}: {err}"
-print(json.dumps({"peak_mb": round(rss_mb() - base), "seconds": round(time.perf_counter() - t0, 2),
+print(json.dumps({"peak_mb": round(status_mb("VmHWM") - base), "seconds": round(time.perf_counter() - t0, 2),
                   "outcome": outcome[:200]}))
 """
 
