@@ -7,6 +7,7 @@ items. Store and snapshot attacks are in tests/core/store/test_hostile_store.py.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,28 @@ def test_postscript_named_png_and_a_playlist_named_mp3_run_nothing(tmp_path, mak
     why = reasons(result)
     assert "not a readable image" in why["evil.png"] and "not a readable image" in why["evil2.jpg"]
     assert "not a readable audio file" in why["evil.mp3"]
+
+
+@pytest.mark.slow
+def test_embed_json_stays_one_object_and_leaves_no_temporary_files(tmp_path, make):
+    """Ghostscript printed PostScript's output onto stdout, ahead of the JSON summary, and
+    Pillow left its temporary files; a gs that prints and succeeds stands in for it here."""
+    folder, tmp = tmp_path / "ds", tmp_path / "tmp"
+    good_items(folder, make, 2)
+    (folder / "evil.png").write_bytes(EPS)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tmp.mkdir()
+    (bin_dir / "gs").write_text("#!/bin/sh\necho printed by PostScript\nexit 0\n")
+    (bin_dir / "gs").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TMPDIR=str(tmp),
+               PYTHONPATH=str(Path(__file__).resolve().parents[3]))
+    out = subprocess.run([sys.executable, "-m", "mmviewer", "embed", str(folder), "--offline", "--json"],
+                         capture_output=True, text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
+    summary = json.loads(out.stdout)  # one object, nothing before it
+    assert out.returncode == 0 and summary["items"] == 2
+    assert any(p["path"] == "evil.png" for p in summary["skipped"])
+    assert [p.name for p in tmp.iterdir() if not p.name.startswith("pymp-")] == []
 
 
 def test_m4a_is_decoded_in_process_and_an_mp4_only_by_its_own_demuxer(tmp_path, make, fake_programs):
