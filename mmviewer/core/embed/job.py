@@ -27,6 +27,7 @@ from mmviewer.core.data.modalities import MODALITIES
 from mmviewer.core.data.model import Dataset, MediaRef
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
+from mmviewer.core.embed.deadline import Waiter, pool_size
 from mmviewer.core.encoders.base import Encoder
 from mmviewer.core.runtime.cancel import current_token
 from mmviewer.core.runtime.processes import preload, process_context
@@ -241,7 +242,8 @@ def _fit(encoder: Encoder, keyed, pool: Executor, store, report):
     total = len(keyed)
     yield Progress("fitting", encoder.modality, 0, total)
     refs = [ref for _, ref, _ in keyed]
-    loaded = list(pool.map(_prepare_one, [encoder] * total, refs, chunksize=64))
+    waiter = Waiter(pool_size(pool))
+    loaded = [waiter.result(f) for f in [pool.submit(_prepare_one, encoder, ref) for ref in refs]]
     payloads = [one.value for one in loaded if not isinstance(one, str)]
     if not payloads:
         for ref, reason in zip(refs, loaded, strict=True):
@@ -282,6 +284,7 @@ def _encode_all(encoder, keyed, shelf, pool, read_ahead, out, counters, report, 
     pending: deque[tuple[list, list[Future]]] = deque()
     t0 = time.perf_counter()
     store_failed = False
+    waiter = Waiter(pool_size(pool), lambda: _check_cancel(cancel))
 
     def submit_next() -> bool:
         chunk = next(chunks, None)
@@ -299,7 +302,7 @@ def _encode_all(encoder, keyed, shelf, pool, read_ahead, out, counters, report, 
         submit_next()
         good, payloads = [], []
         for (i, ref, key), fut in zip(chunk, futures, strict=True):
-            loaded = fut.result()
+            loaded = waiter.result(fut)
             if isinstance(loaded, str):
                 report.skip(ref.label, loaded)
                 continue

@@ -194,6 +194,33 @@ def test_a_fifo_or_a_link_swapped_in_after_the_scan_is_refused(tmp_path, make):
     assert "late_link" not in set(map(str, result.table.ids))
 
 
+def test_a_decoder_that_never_returns_costs_one_file(tmp_path, make, monkeypatch):
+    """A decode stuck inside a library (spinning on a crafted file, a stalled network drive)
+    is given up on after the per-file limit; the job finishes and reports it."""
+    import threading
+
+    from mmviewer.core.embed import deadline
+
+    monkeypatch.setattr(deadline, "FILE_SECONDS", 2.0)
+    monkeypatch.setattr(deadline, "ABANDONED", 0)
+    folder = tmp_path / "ds"
+    good = good_items(folder, make, 3)
+    make.image(folder / "stall.png")
+    ds = open_dataset(folder)
+    encoders, _ = choose_encoders(EmbedOptions(offline=True))
+    release, image = threading.Event(), encoders["image"]
+    decode = image.prepare
+    image.prepare = lambda ref: (release.wait() if ref.rel == "stall.png" else None) or decode(ref)
+    try:
+        result = finishes(lambda: run_to_end(embed_dataset(ds, encoders, EmbeddingStore.for_dataset(ds.root), workers=2)),
+                          timeout_s=60)
+    finally:
+        release.set()
+    assert_imported(result, good)
+    assert "took longer than 2 s" in reasons(result)["stall.png"]
+    assert deadline.ABANDONED == 1
+
+
 # -- 6. memory in proportion ----------------------------------------------------------------------
 PEAK = textwrap.dedent("""
     import resource, sys
