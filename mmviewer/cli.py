@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -252,6 +253,16 @@ def cmd_match(args) -> int:
     return 0
 
 
+def _leave_stuck_decoders(code: int) -> None:
+    """A decode given up on (core/embed/deadline.py) may never return; a normal exit would wait
+    for its worker forever, after everything else is done and saved. End the process instead."""
+    deadline = sys.modules.get("mmviewer.core.embed.deadline")
+    if deadline is not None and deadline.ABANDONED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
@@ -259,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_subparser(name).parse_args(argv[1:])
         handler = {"embed": cmd_embed, "eval": cmd_eval, "match": cmd_match}[name]
         try:
-            return handler(args)
+            code = handler(args)
         except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
+            code = EXIT_INTERRUPTED
         except (FileNotFoundError, NotADirectoryError, ValueError, KeyError) as err:
             _eprint(f"mmviewer {name}: {err.args[0] if err.args else err}")
-            return EXIT_NOTHING
+            code = EXIT_NOTHING
+        _leave_stuck_decoders(code)
+        return code
     args = build_parser().parse_args(argv)
     from mmviewer.gui.app import run_gui
 

@@ -63,7 +63,7 @@ def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
     shown_digest = None
     if options.use_store and path.suffix.lower() not in PRECOMPUTED_SUFFIXES:
         store_root = store_dir_for(path if path.is_dir() else path.parent)
-        snapshot = load_snapshot(store_root, options.identity())
+        snapshot = load_snapshot(store_root, options.identity(), path)
         if snapshot is not None:
             shown_digest = snapshot[1].content_digest
             yield ("snapshot", *snapshot)

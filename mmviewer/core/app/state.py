@@ -68,15 +68,20 @@ class ViewState:
         return data
 
     def apply_session(self, data: dict | None, index_of) -> None:
-        """Restore a snapshot; ``index_of(id)`` maps ids to rows (KeyError for vanished items)."""
-        if not data:
+        """Restore a snapshot; ``index_of(id)`` maps ids to rows (KeyError for vanished items).
+
+        The session file came with the dataset: anything that is not what ``to_session`` writes
+        is ignored, never raised.
+        """
+        if not isinstance(data, dict):
             return
 
         def rows(ids):
             out = []
-            for item in ids or ():
+            for item in ids if isinstance(ids, list) else ():
                 try:
-                    out.append(index_of(item))
+                    if isinstance(item, str):
+                        out.append(index_of(item))
                 except KeyError:
                     pass
             return tuple(out)
@@ -95,13 +100,13 @@ class ViewState:
         if isinstance(data.get("k"), int) and 1 <= data["k"] <= 1000:
             self.k = data["k"]
         self.selection = rows(data.get("selection"))
-        current = rows([data["current"]] if data.get("current") else [])
+        current = rows([data["current"]] if isinstance(data.get("current"), str) else [])
         self.current = current[0] if current else -1
 
 
 def _is_weight(v) -> bool:
     try:
-        return float(v) >= 0
+        return 0 <= float(v) < float("inf")
     except (TypeError, ValueError):
         return False
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmviewer.core.data.confine import is_inside, real_root
+from mmviewer.core.data.confine import has_bad_name, is_inside, printable_name, real_root
 from mmviewer.core.data.modalities import modality_of
 from mmviewer.core.data.model import (
     DEFAULT_LIMITS,
@@ -90,6 +90,10 @@ def _walk(root_real: str, report: ImportReport) -> Iterator[tuple[str, str, os.D
             if is_junk(entry.name):
                 continue
             rel = f"{dir_rel}/{entry.name}" if dir_rel else entry.name
+            if has_bad_name(entry.name):  # one such name must not stop the whole import
+                what = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+                report.skip(printable_name(rel), f"{what} name is not valid UTF-8 (rename it to use it)")
+                continue
             try:
                 if not entry.is_symlink():
                     if entry.is_file(follow_symlinks=False):

@@ -17,7 +17,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmviewer.core.data.confine import OutsideRoot, real_root, resolve_relative
+from mmviewer.core.data.confine import (
+    OutsideRoot,
+    has_bad_name,
+    open_regular,
+    printable_name,
+    real_root,
+    resolve_relative,
+)
 from mmviewer.core.data.media import MediaError, decode_text
 from mmviewer.core.data.modalities import AUDIO, IMAGE, MODALITIES, TEXT, modality_of
 from mmviewer.core.data.model import DEFAULT_LIMITS, Dataset, Item, LoadLimits, MediaRef, check_file
@@ -31,7 +38,7 @@ def scan_manifest(manifest: Path, limits: LoadLimits = DEFAULT_LIMITS) -> Datase
     """Read a manifest file into a :class:`Dataset` (bad rows reported, never raised)."""
     root = real_root(manifest.parent)
     report = ImportReport()
-    rows = _read_rows(manifest, report)
+    rows = _read_rows(manifest, report, limits)
     hf = manifest.name.lower().startswith("metadata.")
     items: list[Item] = []
     seen: set[str] = set()
@@ -49,13 +56,14 @@ def scan_manifest(manifest: Path, limits: LoadLimits = DEFAULT_LIMITS) -> Datase
     return Dataset(Path(root), items, report, layout, manifest)
 
 
-def _read_rows(manifest: Path, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
+def _read_rows(manifest: Path, report: ImportReport, limits: LoadLimits) -> list[tuple[int, dict[str, str]]]:
     try:
-        size = manifest.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            report.skip(manifest.name, f"manifest too large ({size / 1024**2:.0f} MiB)")
-            return []
-        data = manifest.read_bytes()
+        with open_regular(manifest) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_MANIFEST_BYTES:
+                report.skip(manifest.name, f"manifest too large ({size / 1024**2:.0f} MiB)")
+                return []
+            data = fh.read()
     except OSError as err:
         report.skip(manifest.name, f"unreadable manifest ({err.strerror or err})")
         return []
@@ -69,19 +77,44 @@ def _read_rows(manifest: Path, report: ImportReport) -> list[tuple[int, dict[str
         report.note(manifest.name, note)
     if manifest.suffix.lower() == ".jsonl":
         return list(_jsonl_rows(text, manifest.name, report))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        report.skip(manifest.name, "manifest has no header row")
-        return []
-    rows = []
-    for row in reader:
-        clean = {
-            (k or "").strip().lower(): (v if isinstance(v, str) else "").strip()
-            for k, v in row.items()
-            if k is not None
-        }
-        rows.append((reader.line_num, clean))
-    return rows
+    return list(_csv_rows(text, manifest.name, report, limits.max_text_bytes))
+
+
+def _csv_rows(text: str, name: str, report: ImportReport, max_cell: int) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows as dicts keyed by the lower-cased header; a row the csv module cannot read (a cell
+    over ``max_cell`` characters, a stray quote) is reported, and reading goes on after it."""
+    previous = csv.field_size_limit(max(max_cell, 131_072))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = None
+        while header is None:
+            try:
+                header = [h.strip().lower() for h in next(reader)]
+            except StopIteration:
+                report.skip(name, "manifest has no header row")
+                return
+            except csv.Error as err:
+                report.skip(f"{name}:{reader.line_num}", f"unreadable header row ({err})")
+                return
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                report.skip(f"{name}:{reader.line_num}", f"unreadable row ({_csv_reason(err, max_cell)})")
+                continue
+            if not values:  # a blank line, as csv.DictReader skips it
+                continue
+            yield reader.line_num, {k: v.strip() for k, v in zip(header, values, strict=False) if k}
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_reason(err: csv.Error, max_cell: int) -> str:
+    if "field larger than field limit" in str(err):
+        return f"a cell is longer than {max_cell:,} characters"
+    return str(err)
 
 
 def _jsonl_rows(text: str, name: str, report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
@@ -92,6 +125,9 @@ def _jsonl_rows(text: str, name: str, report: ImportReport) -> Iterator[tuple[in
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             report.skip(f"{name}:{line_no}", f"not valid JSON ({err.msg})")
+            continue
+        except RecursionError:  # [[[[... a million deep: the parser's stack, not ours, gives up
+            report.skip(f"{name}:{line_no}", "JSON nested too deeply")
             continue
         if not isinstance(obj, dict):
             report.skip(f"{name}:{line_no}", "line is not a JSON object")
@@ -135,6 +171,9 @@ def _row_to_item(
         modality = declared or modality_of(os.path.splitext(value)[1])
         if modality is None:
             report.skip(label, f"unsupported file type '{os.path.splitext(value)[1] or '(none)'}'")
+            continue
+        if has_bad_name(str(real)):
+            report.skip(printable_name(label), "file name is not valid UTF-8 (rename it to use it)")
             continue
         if not real.is_file():
             report.skip(label, "file not found" if not real.exists() else "not a regular file")

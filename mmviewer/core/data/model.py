@@ -42,13 +42,19 @@ class MediaRef:
 class LoadLimits:
     """Caps that keep one bad file from exhausting memory or time."""
 
-    #: Largest image decoded at full size. JPEGs above it are decoded at 1/2, 1/4 or 1/8 scale;
-    #: other formats above it are refused.
+    #: Largest image decoded at full size. JPEGs above it (or above ``max_image_bytes``) are
+    #: decoded at 1/2, 1/4 or 1/8 scale; other formats above it are refused.
     max_image_pixels: int = 64_000_000
+    #: Most memory one decoded image may take as Pillow holds it (RGB and RGBA take 4 bytes a
+    #: pixel, 16-bit grey 2): converting it to RGB costs about as much again.
+    max_image_bytes: int = 192 * 1024**2
     #: Longer text is kept up to this many bytes (and the rest noted as dropped).
     max_text_bytes: int = 8 * 1024 * 1024
     #: Audio is decoded up to this duration; the rest is noted as dropped.
     max_audio_seconds: float = 60.0
+    #: Most memory the decoded samples of one clip may take (duration x rate x channels x 4):
+    #: 60 s of 48 kHz stereo takes 22 MiB, so only an absurd header reaches it.
+    max_audio_bytes: int = 256 * 1024**2
     #: Sample rate every clip is resampled to.
     audio_sample_rate: int = 16_000
     #: Any file larger than this is refused outright.

@@ -16,8 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from mmviewer.core.data.confine import open_regular
 from mmviewer.core.data.modalities import MODALITIES
 from mmviewer.core.data.model import Dataset, Item
+from mmviewer.core.data.packed import (
+    NpzError,
+    check_expansion,
+    inspect_npz,
+    load_npz,
+    parquet_expansion,
+)
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise_inplace
 
@@ -95,6 +103,10 @@ def _read_parquet(path: Path) -> EmbeddingTable:
     # Buffered page-by-page reads: whole column chunks (plus their list levels) held at once
     # cost ~3x a column's size, and were 4x slower here.
     pf = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
+    try:
+        check_expansion(*parquet_expansion(pf.metadata))
+    except NpzError as err:
+        raise PrecomputedError(f"{path}: {err}") from None
     schema = pf.schema_arrow
     names = schema.names
     id_col = next((c for c in names if c.lower() in ("id", "ids", "item_id")), None)
@@ -215,21 +227,33 @@ def _finite(mat: np.ndarray, name: str, path: Path) -> np.ndarray:
     return mat
 
 
+def _check_npz(path: Path, members) -> None:
+    """Refuse, from the headers alone, what would be refused after loading (a mask or an array
+    of the wrong length): a small file must not cost gigabytes before it is refused."""
+    id_key = next((k for k in ("ids", "id") if k in members), None)
+    mats = {k: m for k, m in members.items() if m.ndim == 2 and modality_for_column(k)}
+    if not mats:
+        raise PrecomputedError(f"{path}: no 2-D arrays named image/text/audio found")
+    n = members[id_key].shape[0] if id_key and members[id_key].ndim else next(iter(mats.values())).shape[0]
+    for key, m in mats.items():
+        if m.shape[0] != n:
+            raise PrecomputedError(f"{path}: '{key}' has {m.shape[0]} rows but there are {n} ids")
+        if m.dtype.kind not in "fiu":
+            raise PrecomputedError(f"{path}: '{key}' holds {m.dtype} values, not numbers")
+        mask = members.get(f"{modality_for_column(key)}_present")
+        if mask is not None and mask.shape != (n,):
+            raise PrecomputedError(f"{path}: '{mask.name}' has shape {mask.shape} but there are "
+                                   f"{n} items (it needs one true/false per item)")
+
+
 def _read_npz(path: Path) -> EmbeddingTable:
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise PrecomputedError(f"{path}: not a valid NPZ file ({err})") from None
-    with npz:
-        arrays = {}
-        for key in npz.files:
-            try:
-                arrays[key] = npz[key]
-            except ValueError:
-                raise PrecomputedError(
-                    f"{path}: array '{key}' holds Python objects (pickle), which is refused; "
-                    "save ids as a string array (e.g. np.array(ids, dtype=str))"
-                ) from None
+    with open_regular(path) as fh:
+        try:
+            members = inspect_npz(fh)
+        except NpzError as err:
+            raise PrecomputedError(f"{path}: {err}") from None
+        _check_npz(path, members)
+        arrays = load_npz(fh, members)
     id_key = next((k for k in ("ids", "id") if k in arrays), None)
     mats = {k: v for k, v in arrays.items() if v.ndim == 2 and modality_for_column(k)}
     if not mats:

@@ -109,6 +109,9 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
             state_key = None
             if mod.encoder.needs_fit:
                 state_key = yield from dispatch.busy(job._fit(mod.encoder, keyed, threads, store, mod.report))
+                if state_key is False:  # not one readable text: the other modalities go on
+                    report.extend(mods.pop(modality).report)
+                    continue
             _plan(mod, keyed, store, partition_size, dispatch.threads())
             spec, folder = _spec(mod.encoder, options, state_key, store), str(mod.shelf.folder)
             if spec.encoder is not None:  # shipped whole: one copy per worker, not one per task
@@ -126,10 +129,7 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
         if not mod.finalized:
             _finalize(mod, store, compact=False)
         report.extend(mod.report)
-    if store is not None:
-        for problem in store.problems:
-            report.note(problem.path, problem.reason)
-        store.problems.clear()
+    job.note_store_problems(store, report)
     table = job._assemble(dataset, encoders, {m: (mod.shelf, mod.out) for m, mod in mods.items()})
     cached, computed = sum(m.cached for m in mods.values()), sum(m.computed for m in mods.values())
     stats = job._stats(table, cached=cached, computed=computed, seconds=time.perf_counter() - t0)

@@ -27,6 +27,7 @@ from mmviewer.core.data.modalities import MODALITIES
 from mmviewer.core.data.model import Dataset, MediaRef
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
+from mmviewer.core.embed.deadline import Waiter, pool_size
 from mmviewer.core.encoders.base import Encoder
 from mmviewer.core.runtime.cancel import current_token
 from mmviewer.core.runtime.processes import preload, process_context
@@ -151,8 +152,8 @@ def embed_dataset(
             if encoder.prepare_in_processes and len(keyed) >= MIN_ITEMS_FOR_PROCESSES and workers > 1:
                 processes = processes or _process_pool(workers)
                 pool = processes
-            if encoder.needs_fit:
-                yield from _fit(encoder, keyed, pool, store, report)
+            if encoder.needs_fit and (yield from _fit(encoder, keyed, pool, store, report)) is False:
+                continue  # not one readable text: the other modalities still go on
             shelf = store.shelf(encoder.id, encoder.dim) if store else _memory_shelf(encoder)
             keys[modality] = (shelf, {})
             yield from _encode_all(
@@ -166,14 +167,19 @@ def embed_dataset(
         if processes is not None:
             processes.shutdown(wait=False, cancel_futures=True)
         hashes.save()
-        if store is not None:
-            for problem in store.problems:
-                report.note(problem.path, problem.reason)
-            store.problems.clear()
+        note_store_problems(store, report)
     table = _assemble(dataset, encoders, keys)
     stats = _stats(table, seconds=time.perf_counter() - t0, **counters)
     stats["hash_cache_hits"] = hashes.hits
     return EmbedResult(table, report, stats, cancelled)
+
+
+def note_store_problems(store: EmbeddingStore | None, report: ImportReport) -> None:
+    """Move what the store found (a dropped shard, a refused link) into the import report."""
+    if store is not None:
+        for problem in store.problems:
+            report.note(problem.path, problem.reason)
+        store.problems.clear()
 
 
 def _memory_shelf(encoder: Encoder) -> VectorShelf:
@@ -228,14 +234,19 @@ def _fit(encoder: Encoder, keyed, pool: Executor, store, report):
 
     Only cheap-to-prepare modalities (text) are corpus-fitted, so preparing them again in
     ``_encode_all`` costs less than holding every payload for the whole job. Returns the
-    store key of the fitted state (what the Dask engine's workers restore it from), or None
-    when it is not in the store.
+    store key of the fitted state (what the Dask engine's workers restore it from), None
+    when it is not in the store, or False when no item could be prepared (each is reported).
     """
     total = len(keyed)
     yield Progress("fitting", encoder.modality, 0, total)
     refs = [ref for _, ref, _ in keyed]
-    loaded = pool.map(_prepare_one, [encoder] * total, refs, chunksize=64)
+    waiter = Waiter(pool_size(pool))
+    loaded = [waiter.result(f) for f in [pool.submit(_prepare_one, encoder, ref) for ref in refs]]
     payloads = [one.value for one in loaded if not isinstance(one, str)]
+    if not payloads:
+        for ref, reason in zip(refs, loaded, strict=True):
+            report.skip(ref.label, reason)
+        return False
     fingerprint = encoder.corpus_fingerprint(payloads)
     key = f"{encoder.modality}:{fingerprint}" if store is not None else None
     state = store.load_state(key) if store else None
@@ -271,6 +282,7 @@ def _encode_all(encoder, keyed, shelf, pool, read_ahead, out, counters, report, 
     pending: deque[tuple[list, list[Future]]] = deque()
     t0 = time.perf_counter()
     store_failed = False
+    waiter = Waiter(pool_size(pool), lambda: _check_cancel(cancel))
 
     def submit_next() -> bool:
         chunk = next(chunks, None)
@@ -288,7 +300,7 @@ def _encode_all(encoder, keyed, shelf, pool, read_ahead, out, counters, report, 
         submit_next()
         good, payloads = [], []
         for (i, ref, key), fut in zip(chunk, futures, strict=True):
-            loaded = fut.result()
+            loaded = waiter.result(fut)
             if isinstance(loaded, str):
                 report.skip(ref.label, loaded)
                 continue

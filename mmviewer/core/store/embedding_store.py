@@ -33,6 +33,16 @@ from mmviewer.core.store.atomic import (
     remove_stale_temporaries,
     write_bytes_atomic,
 )
+from mmviewer.core.store.entries import (
+    drop,
+    folder_problem,
+    read_bytes,
+    read_json,
+    read_parquet,
+    reason,
+    safe_folder,
+    verified_shard,
+)
 
 STORE_DIRNAME = ".mmviewer"
 SHARD_RE = re.compile(r"^shard-(\d+)-([0-9a-f]{16})\.parquet$")
@@ -83,12 +93,22 @@ def user_cache_store_dir(dataset_root: Path) -> Path:
     return Path(platformdirs.user_cache_dir("mmviewer")) / "stores" / f"{name}-{tag}"
 
 
-def store_dir_for(dataset_root: Path) -> Path:
-    """``<dataset>/.mmviewer`` when writable, else a per-user cache folder for this dataset."""
+def store_location(dataset_root: Path) -> tuple[Path, str | None]:
+    """``(folder, why the dataset's own was refused or None)``: ``<dataset>/.mmviewer`` when it
+    is a real, writable folder, else a per-user cache folder for this dataset. A ``.mmviewer``
+    that is a link is never followed: it came with the dataset, and would send our writes (and
+    deletions of what looks damaged) into whatever folder it names."""
     local = Path(dataset_root) / STORE_DIRNAME
-    if _is_writable(local):
-        return local
-    return user_cache_store_dir(dataset_root)
+    problem = folder_problem(local)
+    if problem is None and _is_writable(local):
+        return local, None
+    why = f"the store folder is {problem}; the per-user cache is used instead" if problem else None
+    return user_cache_store_dir(dataset_root), why
+
+
+def store_dir_for(dataset_root: Path) -> Path:
+    """``<dataset>/.mmviewer`` when usable, else a per-user cache folder for this dataset."""
+    return store_location(dataset_root)[0]
 
 
 class VectorShelf:
@@ -115,14 +135,15 @@ class VectorShelf:
             return
         remove_stale_temporaries(self.folder)
         meta = self.folder / "encoder.json"
-        if meta.is_file():
+        if os.path.lexists(meta):
             try:
-                info = json.loads(meta.read_text())
+                info = read_json(meta, max_bytes=64 * 1024)
                 if info.get("id") != self.encoder_id:
                     raise ValueError("encoder id mismatch")
                 self.dim = self.dim or int(info["dim"])
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                self.problems.append(StoreProblem(str(meta), f"unreadable store metadata ({err}); rebuilt"))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+                self.problems.append(StoreProblem(str(meta), f"unreadable store metadata ({reason(err)}); rebuilt"))
+                drop(meta)
         names = sorted(
             (n for n in os.listdir(self.folder) if n.startswith("shard-")),
             key=lambda n: (int(m.group(1)) if (m := SHARD_RE.match(n)) else 0, n),
@@ -131,31 +152,18 @@ class VectorShelf:
             self._read_shard(self.folder / name)
 
     def _read_shard(self, path: Path) -> None:
-        import pyarrow.parquet as pq
-
         match = SHARD_RE.match(path.name)
         try:
-            data = path.read_bytes()
+            data = read_bytes(path)
             if match is None or checksum(data) != match.group(2):
                 raise ValueError("checksum mismatch (truncated or overwritten)")
-            table = pq.read_table(io.BytesIO(data))
-            keys = np.asarray(table.column("key").to_numpy(zero_copy_only=False), dtype=object)
-            vec_col = table.column("vector").combine_chunks()
-            dim = vec_col.type.list_size
-            vectors = vec_col.values.to_numpy(zero_copy_only=False).reshape(-1, dim)
-            if self.dim is not None and dim != self.dim:
-                raise ValueError(f"vector length {dim}, expected {self.dim}")
-            if len(keys) != len(vectors):
-                raise ValueError("key and vector counts differ")
-        except Exception as err:  # any decoding failure means the shard is unusable
-            self.problems.append(StoreProblem(str(path), f"corrupt store file dropped: {err}"))
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            keys, vectors, dim = verified_shard(read_parquet(data), self.dim)
+        except Exception as err:  # any failure to read or verify means the shard is unusable
+            self.problems.append(StoreProblem(str(path), f"corrupt store file dropped: {reason(err)}"))
+            drop(path)
             return
         self.dim = dim
-        self._add_block(keys, np.asarray(vectors, dtype=np.float32), path)
+        self._add_block(keys, vectors, path)
 
     def _add_block(self, keys: np.ndarray, vectors: np.ndarray, path: Path | None) -> None:
         self._keys.append(keys)
@@ -269,7 +277,19 @@ class EmbeddingStore:
 
     @classmethod
     def for_dataset(cls, dataset_root: Path) -> EmbeddingStore:
-        return cls(store_dir_for(dataset_root))
+        folder, why = store_location(dataset_root)
+        store = cls(folder)
+        if why:
+            store.problems.append(StoreProblem(str(Path(dataset_root) / STORE_DIRNAME), why))
+        return store
+
+    def _folder(self, rel: str, create: bool) -> Path | None:
+        """A folder of the store, links and non-folders in its way removed (and noted)."""
+        found: list = []
+        try:
+            return safe_folder(self.root, rel, create, found)
+        finally:
+            self.problems.extend(StoreProblem(p, why) for p, why in found)
 
     @classmethod
     def for_table(cls, table_file: Path) -> EmbeddingStore:
@@ -279,6 +299,10 @@ class EmbeddingStore:
         return cls(store_dir_for(table_file.parent) / "tables" / table_file.name)
 
     def shelf(self, encoder_id: str, dim: int | None = None) -> VectorShelf:
+        try:
+            self._folder(f"vectors/{slug(encoder_id)}", create=False)
+        except OSError as err:
+            self.problems.append(StoreProblem(str(self.root), str(err)))
         shelf = VectorShelf(self.root / "vectors" / slug(encoder_id), encoder_id, dim)
         if len(shelf._shards) > COMPACT_AT:
             try:
@@ -292,22 +316,31 @@ class EmbeddingStore:
     def write_npz(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        write_bytes_atomic(self.root / name, buf.getvalue())
+        self._write(name, buf.getvalue())
+
+    def _write(self, name: str, data: bytes) -> None:
+        """Atomically, into a real folder of the store (raises ``StoreWriteError``)."""
+        parent = os.path.dirname(name)
+        try:
+            if parent:
+                self._folder(parent, create=True)
+        except OSError as err:
+            raise StoreWriteError(err.errno or 0, f"could not write {self.root / name}: {err}") from err
+        write_bytes_atomic(self.root / name, data)
 
     def read_npz(self, name: str) -> dict[str, np.ndarray] | None:
         """The arrays of ``name``, or None when absent; a damaged file is reported and removed."""
+        from mmviewer.core.data.packed import inspect_npz, load_npz
+
         path = self.root / name
-        if not path.is_file():
-            return None
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                return {k: npz[k] for k in npz.files}
+            if self._folder(os.path.dirname(name), create=False) is None or not os.path.lexists(path):
+                return None
+            with io.BytesIO(read_bytes(path)) as fh:
+                return load_npz(fh, inspect_npz(fh))
         except Exception as err:
-            self.problems.append(StoreProblem(str(path), f"corrupt store file dropped: {err}"))
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            self.problems.append(StoreProblem(str(path), f"corrupt store file dropped: {reason(err)}"))
+            drop(path)
             return None
 
     def save_state(self, encoder_id: str, arrays: dict[str, np.ndarray]) -> None:
@@ -318,10 +351,11 @@ class EmbeddingStore:
 
     # -- small JSON documents (session, layout metadata) -------------------------------------------
     def write_json(self, name: str, obj) -> None:
-        write_bytes_atomic(self.root / name, json.dumps(obj, indent=1).encode())
+        self._write(name, json.dumps(obj, indent=1).encode())
 
     def read_json(self, name: str):
         try:
-            return json.loads((self.root / name).read_text())
+            return read_json(self.root / name)
         except (OSError, ValueError):
             return None
+

@@ -13,14 +13,17 @@ import io
 import os
 from pathlib import Path
 
+from mmviewer.core.data.confine import has_bad_name, open_regular
 from mmviewer.core.data.model import MediaRef
 from mmviewer.core.store.atomic import StoreWriteError, write_bytes_atomic
+from mmviewer.core.store.entries import read_bytes, read_parquet
 
 DIGEST_SIZE = 16
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    with open(path, "rb") as fh:
+    """Of a regular file only: a FIFO or a link swapped in since the scan raises, never hangs."""
+    with open_regular(path) as fh:
         return hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=DIGEST_SIZE)).hexdigest()
 
 
@@ -36,18 +39,18 @@ class HashCache:
         self._entries: dict[str, tuple[int, int, str]] = {}
         self.hits = 0
         self._dirty = False
-        if path is not None and path.is_file():
+        if path is not None and os.path.lexists(path):
             self._read()
 
     def _read(self) -> None:
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(self.path)
+        try:  # a link, a pipe or a crafted file here is treated as damage
+            table = read_parquet(read_bytes(self.path))
             cols = [table.column(c).to_pylist() for c in ("path", "size", "mtime_ns", "hash")]
+            entries = {p: (s, m, h) for p, s, m, h in zip(*cols, strict=True)
+                       if isinstance(p, str) and isinstance(h, str) and len(h) == 2 * DIGEST_SIZE}
         except Exception:
             return  # a damaged cache only costs re-hashing
-        self._entries = {p: (s, m, h) for p, s, m, h in zip(*cols, strict=True)}
+        self._entries = entries
 
     def hash_of(self, ref: MediaRef) -> str:
         """Content hash of a media reference (raises ``OSError`` when unreadable)."""
@@ -71,8 +74,8 @@ class HashCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        paths = list(self._entries)
-        sizes, mtimes, hashes = zip(*self._entries.values(), strict=True) if paths else ((), (), ())
+        paths = [p for p in self._entries if not has_bad_name(p)]  # Parquet strings are UTF-8
+        sizes, mtimes, hashes = zip(*map(self._entries.get, paths), strict=True) if paths else ((), (), ())
         table = pa.table({
             "path": pa.array(paths, pa.string()),
             "size": pa.array(sizes, pa.int64()),

@@ -2,6 +2,9 @@
 
 ``QMediaPlayer`` + ``QAudioOutput`` play the file itself; the waveform (a min/max envelope) or
 spectrogram is decoded by the panel in a worker and handed in with :meth:`AudioPlayer.set_waveform`.
+Only then does the player get the file: Qt's FFmpeg backend guesses a format from the content
+among hundreds, so it sees only files our own loader already read as one of the formats we
+accept (a file that fails there is never handed to it).
 A playhead line follows playback and can be dragged to seek, as can the position slider.
 
 Commands to the player (play, pause, stop, seek, new source) are *posted* to it, never called
@@ -65,6 +68,7 @@ class AudioPlayer(QWidget):
         self.player: QMediaPlayer | None = None
         self.output: QAudioOutput | None = None
         self._path = None
+        self._playable = None  # _path once our own loader decoded it: what the player may open
         self.caption = QLabel("Audio")
         self.caption.setWordWrap(True)
         self.caption.setToolTip("The item's audio file; the waveform is decoded in the background.")
@@ -147,8 +151,8 @@ class AudioPlayer(QWidget):
         self.player.durationChanged.connect(self._on_player_duration_changed)
         self.player.playbackStateChanged.connect(self._on_player_playback_state_changed)
         self.player.errorOccurred.connect(self._on_player_error_occurred)
-        if self._path is not None:
-            self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._path))))
+        if self._playable is not None:
+            self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._playable))))
 
     def _command(self, slot: str, *args) -> None:
         """Post a command to the player, if there is one."""
@@ -156,17 +160,18 @@ class AudioPlayer(QWidget):
             _post(self.player, slot, *args)
 
     def _enable_playback(self) -> None:
-        playable = self._path is not None and self.player is not None
+        playable = self._playable is not None and self.player is not None
         for widget in (self.play_button, self.slider):
             widget.setEnabled(playable)
         self.playhead.setMovable(playable)
 
     # -- what to play ---------------------------------------------------------------------------
     def set_source(self, path, message: str = "") -> None:
-        """Stop and load ``path`` (None: nothing to play, ``message`` says why)."""
-        self._path = path
+        """Stop and show ``path`` (None: nothing to play, ``message`` says why); it becomes
+        playable when its waveform arrives (:meth:`set_waveform`)."""
+        self._path, self._playable = path, None
         self._command("stop")
-        self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path is not None else QUrl()))
+        self._command("setSource", Q_ARG(QUrl, QUrl()))
         self.waveform = None
         for item in (self._low, self._high):
             item.setData([], [])
@@ -183,7 +188,12 @@ class AudioPlayer(QWidget):
         self.caption.setText(message)
 
     def set_waveform(self, waveform: Waveform) -> None:
+        """The decoded waveform of the current path: show it, and let the player open the file."""
         self.waveform = waveform
+        if self._path is not None and self._playable is None:
+            self._playable = self._path
+            self._command("setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(self._path))))
+            self._enable_playback()
         self._low.setData(waveform.times, waveform.low)
         self._high.setData(waveform.times, waveform.high)
         spec = waveform.spectrogram

@@ -27,7 +27,7 @@ def test_round_trip_keeps_vectors_media_metadata_and_report(tmp_path, make):
     ds, store, result = embedded(tmp_path, make)
     options = {"offline": True}
     save_snapshot(store.root, ds, result.table, options)
-    loaded = load_snapshot(store.root, options)
+    loaded = load_snapshot(store.root, options, tmp_path)
     assert loaded is not None
     ds2, t2 = loaded
     t = result.table
@@ -45,11 +45,11 @@ def test_round_trip_keeps_vectors_media_metadata_and_report(tmp_path, make):
 def test_other_options_or_damage_mean_no_snapshot(tmp_path, make):
     ds, store, result = embedded(tmp_path, make)
     save_snapshot(store.root, ds, result.table, {"offline": True})
-    assert load_snapshot(store.root, {"offline": False}) is None
+    assert load_snapshot(store.root, {"offline": False}, tmp_path) is None
     (store.root / "snapshot" / "image.npy").write_bytes(b"garbage")
-    assert load_snapshot(store.root, {"offline": True}) is None
+    assert load_snapshot(store.root, {"offline": True}, tmp_path) is None
     save_snapshot(store.root, ds, result.table, {"offline": True})  # replaces the damaged one
-    assert load_snapshot(store.root, {"offline": True}) is not None
+    assert load_snapshot(store.root, {"offline": True}, tmp_path) is not None
     assert not list(store.root.glob(".snapshot*"))  # no temporary folders left behind
 
 
