@@ -296,7 +296,9 @@ class EmbeddingStore:
         """The store of a precomputed embeddings file (its session, map and fitted aligners),
         in a folder of its own: several tables may share one folder."""
         table_file = Path(table_file)
-        return cls(store_dir_for(table_file.parent) / "tables" / table_file.name)
+        base = cls.for_dataset(table_file.parent)
+        folder = base._folder(f"tables/{table_file.name}", create=True)  # links in the way removed
+        return cls(folder, base.problems)
 
     def shelf(self, encoder_id: str, dim: int | None = None) -> VectorShelf:
         try:

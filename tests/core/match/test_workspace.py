@@ -178,7 +178,7 @@ def test_fits_use_a_bounded_sample_and_are_found_again_in_the_store(tmp_path, mo
 
     t = planted(n=200)
     t.content_digest = "abc123"
-    store = EmbeddingStore(tmp_path / "store")
+    store = EmbeddingStore.for_dataset(tmp_path)
     ws = Workspace(t, store=store, fit_max_pairs=50)
     model, fitted, test = ws.aligner("audio", "image", "cca")
     train, _ = ws.split("audio", "image")
