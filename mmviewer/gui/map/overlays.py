@@ -175,18 +175,27 @@ class HoverCard(QFrame):
         self.hide()
 
 
+class MarkerItem(pg.ScatterPlotItem):
+    """A few marker symbols that only show. pyqtgraph's ScatterPlotItem accepts a left click on
+    its own points, so a point a person rested on (its hover ring drawn) or the current item or a
+    partner (ringed) swallowed the click that should select it; markers pass clicks on."""
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph override)
+        ev.ignore()
+
+
 class Markers:
     """The current item's ring, its partners / top matches and the links between them."""
 
     def __init__(self, view_box, accent=(20, 20, 20)):
-        self.halo = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen("w", width=4),
+        self.halo = MarkerItem(size=24, symbol="o", pen=pg.mkPen("w", width=4),
                                        brush=None, pxMode=True)
-        self.ring = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen(accent, width=2),
+        self.ring = MarkerItem(size=24, symbol="o", pen=pg.mkPen(accent, width=2),
                                        brush=None, pxMode=True)
-        self.partners = pg.ScatterPlotItem(size=15, symbol="d", brush=None, pxMode=True,
+        self.partners = MarkerItem(size=15, symbol="d", brush=None, pxMode=True,
                                            pen=pg.mkPen((230, 120, 0), width=2))
         self.links = pg.PlotCurveItem(pen=pg.mkPen((230, 120, 0), width=2), connect="pairs")
-        self.hover = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen(accent, width=1),
+        self.hover = MarkerItem(size=16, symbol="o", pen=pg.mkPen(accent, width=1),
                                         brush=None, pxMode=True)
         for z, item in enumerate((self.links, self.partners, self.halo, self.ring, self.hover)):
             item.setZValue(10 + z)
