@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from tests.planted import LABELS, media_dataset, planted_table  # noqa: F401 (fixtures' helpers)
 
@@ -23,6 +24,13 @@ def _audio_device(tmp_path_factory):
     if server is not None:
         os.environ.pop("PULSE_SERVER", None)
         audio_sink.stop(server)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    yield s
+    s.clear()
 
 
 @pytest.fixture

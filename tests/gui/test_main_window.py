@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from mmviewer.core.embed.job import Progress
@@ -29,13 +29,6 @@ def make_dataset(folder, make, n: int = 12, corrupt: bool = False):
     if corrupt:
         (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     return folder
-
-
-@pytest.fixture
-def settings(tmp_path):
-    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    yield s
-    s.clear()
 
 
 @pytest.fixture

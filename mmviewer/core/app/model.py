@@ -22,6 +22,7 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app import jobs
+from mmviewer.core.app.colours import modality_pairs
 from mmviewer.core.app.runner import JobRunner, Scheduler
 from mmviewer.core.app.state import MAP_MODALITIES, Notice, ViewState
 from mmviewer.core.embed.job import EmbedResult, Progress
@@ -154,7 +155,7 @@ class AppModel:
                 self._store = None
         self._applying_table = True
         try:
-            self.state.reset(table.modalities)
+            self.state.reset(table.modalities, modality_pairs(table))
             self.state.apply_session(self._read_session(), table.index_of)
         finally:
             self._applying_table = False
@@ -168,6 +169,12 @@ class AppModel:
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
         self.request_matches()
+
+    @property
+    def applying_table(self) -> bool:
+        """True while :meth:`set_table` resets and restores the state: panels redraw on
+        ``table_ready`` that follows, not on each of those state events."""
+        return self._applying_table
 
     def item(self, row: int):
         """The dataset item (media references, metadata) shown at table row ``row``, or None."""

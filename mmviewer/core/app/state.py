@@ -39,6 +39,10 @@ class ViewState:
     map_mode: str = MAP_ITEMS
     highlight: tuple[int, ...] = ()
     k: int = 10
+    #: (query, target) of the map's pair colourings (match correctness, partner rank, score).
+    match_pair: tuple[str, ...] = ()
+    #: The list the Matches panel shows below its grid, e.g. "audio→image" ("": its default).
+    match_list: str = ""
 
     # -- conveniences -------------------------------------------------------------------------
     @property
@@ -50,12 +54,16 @@ class ViewState:
         w[modality] = float(value)
         self.weights = tuple(sorted(w.items()))
 
-    def reset(self, modalities: list[str]) -> None:
-        """Defaults for a newly opened table: equal weights, nothing selected."""
+    def reset(self, modalities: list[str], pairs=()) -> None:
+        """Defaults for a newly opened table: equal weights, nothing selected, and the map's
+        pair kept when it is among ``pairs`` (the pairs that can be aligned), else the first."""
         self.current = -1
         self.selection = ()
         self.highlight = ()
         self.weights = tuple((m, 1.0) for m in modalities)
+        pairs = [tuple(p) for p in pairs]
+        if tuple(self.match_pair) not in pairs:
+            self.match_pair = pairs[0] if pairs else ()
 
     # -- sessions (saved with the dataset) -------------------------------------------------------
     def to_session(self, ids) -> dict:
@@ -64,6 +72,7 @@ class ViewState:
         data["weights"] = dict(self.weights)
         data["current"] = str(ids[self.current]) if 0 <= self.current < len(ids) else None
         data["selection"] = [str(ids[i]) for i in self.selection if 0 <= i < len(ids)]
+        data["match_pair"] = list(self.match_pair)
         data.pop("highlight")
         return data
 
@@ -94,6 +103,13 @@ class ViewState:
             self.map_mode = data["map_mode"]
         if isinstance(data.get("k"), int) and 1 <= data["k"] <= 1000:
             self.k = data["k"]
+        pair = data.get("match_pair")
+        known = self.weight_map
+        if (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]
+                and all(m in known for m in pair)):
+            self.match_pair = (str(pair[0]), str(pair[1]))
+        if isinstance(data.get("match_list"), str):
+            self.match_list = data["match_list"]
         self.selection = rows(data.get("selection"))
         current = rows([data["current"]] if data.get("current") else [])
         self.current = current[0] if current else -1

@@ -137,7 +137,7 @@ class MapInteractionMixin:
 
     def _on_top_job_returned(self, value) -> None:
         row, matches = value
-        if row != self.state.current:
+        if row != self.state.current or self.match_pair is None:
             return
         q, t = self.match_pair
         if matches.note:

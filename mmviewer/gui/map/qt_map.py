@@ -60,7 +60,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.state, self.model = state, model
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.colouring: mc.Colouring | None = None
-        self.match_pair: tuple[str, str] | None = None
         self.hovered_row = -1
         self.sync_limit = SYNC_LIMIT
         self.top_k = TOP_MATCHES
@@ -108,6 +107,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         ev.colour_by.connect(self._on_state_colour_by)
         ev.map_mode.connect(self._on_state_map_mode)
         ev.method.connect(self._on_state_method)
+        ev.match_pair.connect(self._on_state_match_pair)
         c.table_ready.connect(self._on_model_table_ready)
         c.layout_ready.connect(self._on_model_layout_ready)
         c.modality_layout_ready.connect(self._on_model_modality_layout_ready)
@@ -208,13 +208,15 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.view_box.cancel_drag()
         self.state.selection = ()
 
+    @property
+    def match_pair(self) -> tuple[str, str] | None:
+        """``state.match_pair`` when this table can align it, else None."""
+        pair = tuple(self.state.match_pair)
+        return pair if pair in self._pairs else None
+
     def set_match_pair(self, query: str, target: str) -> None:
         """The modality pair of the match-correctness colouring and the current item's matches."""
-        self.match_pair = (query, target)
-        self.toolbar.set_pairs(self._pairs, self.match_pair)
-        self._request_top_matches()
-        if self.state.colour_by == COLOUR_MATCH:
-            self._recolour()
+        self.state.match_pair = (query, target)
 
     def export_image(self, path, width: int | None = None) -> Path:
         """Write the map as PNG (or another raster format by suffix) or SVG.
@@ -238,8 +240,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.markers.clear()
         t = self.model.workspace.table
         self._pairs = mc.modality_pairs(t)
-        pair = self.match_pair if self.match_pair in self._pairs else None
-        self.match_pair = pair or (self._pairs[0] if self._pairs else None)
         self.toolbar.set_pairs(self._pairs, self.match_pair)
         options = [("Modalities present", COLOUR_MODALITIES), ("Match correctness", COLOUR_MATCH)]
         options += [(f"{col}", META_PREFIX + col) for col in t.metadata]
@@ -247,6 +247,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.toolbar.pair_action.setVisible(self.state.colour_by == COLOUR_MATCH)
         self.view_box.enableAutoRange()
         self._recolour()
+        self._request_top_matches()  # a restored current item gets its partners drawn
 
     def _on_model_layout_ready(self, positions, kind: str) -> None:
         ws = self.model.workspace
@@ -286,12 +287,23 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
     def _on_state_colour_by(self, value: str) -> None:
         self.toolbar.show_colour(value)
         self.toolbar.pair_action.setVisible(value == COLOUR_MATCH)
-        self._recolour()
+        if not self.model.applying_table:  # else table_ready recolours the new table
+            self._recolour()
+
+    def _on_state_match_pair(self, _pair) -> None:
+        if self.model.applying_table:
+            return
+        self.toolbar.set_pairs(self._pairs, self.match_pair)
+        self._request_top_matches()
+        if self.state.colour_by == COLOUR_MATCH:
+            self._recolour()
 
     def _on_state_map_mode(self, _mode) -> None:
         self._apply_mode()
 
     def _on_state_method(self, _method) -> None:
+        if self.model.applying_table:
+            return
         if self.state.colour_by == COLOUR_MATCH:
             self._recolour()
         self._request_top_matches()

@@ -78,10 +78,11 @@ class MapStylingMixin:
             return
         t, spec = ws.table, self.state.colour_by
         col = spec[len(META_PREFIX):] if spec.startswith(META_PREFIX) else None
+        streams = False
         if spec == COLOUR_MATCH and self.match_pair is not None:
             key = (spec, self.match_pair, self.state.method)
-            gen = mc.match_correctness(ws, *self.match_pair, self.state.method)
-            job, args, inline = (lambda: (yield from gen)), (), min(self.sync_limit, MATCH_SYNC_LIMIT)
+            job, args = mc.match_correctness, (ws, *self.match_pair, self.state.method)
+            inline, streams = min(self.sync_limit, MATCH_SYNC_LIMIT), True
         elif col is not None and col in t.metadata:
             key, job, args, inline = spec, mc.metadata, (t.metadata[col], col), self.sync_limit
         else:  # also "match" when no modality pair has enough items to align
@@ -96,12 +97,12 @@ class MapStylingMixin:
 
         if t.n_items <= inline:  # cost: O(N) (match: O(N^2)) for N below the limit
             try:
-                done(run_to_end(gen) if spec == COLOUR_MATCH else job(*args))
+                done(run_to_end(job(*args)) if streams else job(*args))
             except ValueError as err:  # e.g. too few pairs to fit an alignment
                 self._on_job_failed(err)
         else:
             self._colour_job.submit(job, *args, on_result=done, on_error=self._on_job_failed,
-                                    on_progress=self._set_colouring if spec == COLOUR_MATCH else None)
+                                    on_progress=self._set_colouring if streams else None)
 
     def _set_colouring(self, colouring: mc.Colouring | None) -> None:
         ws = self.model.workspace

@@ -118,6 +118,7 @@ class QtMatches(QWidget):
         state.events.method.connect(self._on_state_method)
         state.events.k.connect(self._on_state_k)
         state.events.weights.connect(self._on_state_weights)
+        state.events.match_list.connect(self._on_state_match_list)
         model.table_ready.connect(self._on_model_table_ready)
         model.similar_ready.connect(self._on_model_similar_ready)
         model.matches_ready.connect(self._on_model_matches_ready)
@@ -157,7 +158,8 @@ class QtMatches(QWidget):
                 self.buttons[name] = button
         names = list(self.buttons)
         preferred = list_name("text", "image")
-        self.shown = self.shown if self.shown in names else (preferred if preferred in names else (names or [""])[0])
+        chosen = self.state.match_list  # the user's choice, restored with the session
+        self.shown = next((n for n in (chosen, self.shown, preferred) if n in names), (names or [""])[0])
         if self.shown:
             self.buttons[self.shown].setChecked(True)
         self._describe_buttons()
@@ -185,6 +187,11 @@ class QtMatches(QWidget):
         self.shown = name
         self.buttons[name].setChecked(True)
         self._draw_pair()
+        self.state.match_list = name
+
+    def _on_state_match_list(self, name: str) -> None:
+        if name in self.buttons and name != self.shown and not self.model.applying_table:
+            self.show_list(name)
 
     # -- waiting for the model (it computes the lists when the item, method or k change) ----
     def _on_model_table_ready(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from tests.gui.map.test_qt_map import grid, panel, show_layout, still, widget_xy  # noqa: F401
+from tests.gui.map.helpers import grid, show_layout, widget_xy
 from tests.gui.people import hover_click
 
 
