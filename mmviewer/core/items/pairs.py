@@ -1,0 +1,122 @@
+"""Per-item values of each modality pair: the partner's rank and the pair's score.
+
+For an ordered pair (query ``q``, target ``t``) and an item ``i`` that has both:
+
+* **score** ``s_i = q_i · t_i`` through the pair's alignment (how well the item's own two media
+  agree; O(N d) for all items);
+* **partner rank** ``r_i``: the 1-based rank of the item's own ``t`` media among every item's
+  ``t`` media, ranked by similarity to ``q_i`` (1 = its nearest ``t`` is its own). The same
+  number as :attr:`mmviewer.core.match.lists.MatchList.partner_rank`, for every item at once:
+  O(N^2 d), so it is computed block by block, rows in a seeded random order (a partial result is
+  an even sample), cancellably, and streamed as batches that the owner writes into
+  :class:`PairValues`.
+
+Items without both modalities get NaN. No Qt here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mmviewer.core.match.topk import block_rows
+from mmviewer.core.runtime.cancel import check_cancelled
+
+RANK_BLOCK_BYTES = 32 * 2**20
+
+
+@dataclass
+class PairValues:
+    """Ranks and scores per ordered modality pair, filled in as batches arrive.
+
+    ``rank[pair]`` and ``score[pair]`` are (N,) float32 with NaN where not (yet) known;
+    ``todo[pair]`` counts the paired items whose rank is still to come; ``errors[pair]`` says
+    why a pair has no values (e.g. too few items to align it).
+    """
+
+    n: int
+    method: str = ""
+    rank: dict = field(default_factory=dict)
+    score: dict = field(default_factory=dict)
+    todo: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+    def pending(self) -> int:
+        """Ranks still to compute, over every pair."""
+        return int(sum(self.todo.values()))
+
+    def apply(self, message) -> None:
+        """Write one message of :func:`pair_values` (scores, a batch of ranks, an error)."""
+        kind = message[0]
+        if kind == "pairs":
+            for pair, count in message[1].items():
+                self.rank[pair] = np.full(self.n, np.nan, np.float32)
+                self.score.setdefault(pair, np.full(self.n, np.nan, np.float32))
+                self.todo[pair] = int(count)
+        elif kind == "scores":
+            for pair, values in message[1].items():
+                self.score[pair] = values
+        elif kind == "ranks":
+            for pair, rows, ranks in message[1]:
+                self.rank[pair][rows] = ranks
+                self.todo[pair] = max(0, self.todo[pair] - len(rows))
+        elif kind == "error":
+            pair, reason = message[1], message[2]
+            self.errors[pair] = reason
+            self.todo[pair] = 0
+
+
+def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
+                block_bytes: int = RANK_BLOCK_BYTES):
+    """Generator of messages for :meth:`PairValues.apply`: ``("pairs", {pair: n paired})``,
+    ``("scores", {pair: (N,)})``, then ``("ranks", [(pair, rows, ranks), ...])`` batches about
+    every ``every_s`` seconds, and ``("error", pair, reason)`` for a pair that cannot be
+    aligned. Pairs are ranked in the order given (the one the user looks at first)."""
+    t = ws.table
+    paired = {p: np.flatnonzero(t.present[p[0]] & t.present[p[1]]) for p in pairs}
+    yield ("pairs", {p: len(rows) for p, rows in paired.items()})
+    spaces, scores = {}, {}
+    for pair in pairs:
+        check_cancelled()
+        try:
+            qa, tb = ws.projected(*pair, method)  # fits the pair's aligner on first use
+        except ValueError as err:
+            yield ("error", pair, str(err))
+            continue
+        spaces[pair] = (qa, tb)
+        s = np.full(t.n_items, np.nan, np.float32)
+        rows = paired[pair]
+        s[rows] = np.einsum("ij,ij->i", qa[rows], tb[rows])
+        scores[pair] = s
+    yield ("scores", scores)
+    batch, last = [], time.monotonic()
+    for pair, (qa, tb) in spaces.items():
+        for rows, ranks in partner_ranks(qa, tb, t.present[pair[1]], paired[pair], seed, block_bytes):
+            batch.append((pair, rows, ranks))
+            if time.monotonic() - last >= every_s:
+                yield ("ranks", batch)
+                batch, last = [], time.monotonic()
+    if batch:
+        yield ("ranks", batch)
+    return "done"
+
+
+def partner_ranks(qa: np.ndarray, tb: np.ndarray, target_present: np.ndarray, rows: np.ndarray,
+                  seed: int = 0, block_bytes: int = RANK_BLOCK_BYTES):
+    """Yield ``(rows, ranks)`` blocks: for each of ``rows`` (items with both modalities), the
+    1-based rank of its own target vector among the present targets by ``qa[row] @ tb.T``
+    (ties count in its favour, as in :func:`mmviewer.core.match.lists.ranked`)."""
+    order = np.random.default_rng(seed).permutation(np.asarray(rows, np.int64))
+    absent = np.flatnonzero(~np.asarray(target_present, bool))
+    step = block_rows(len(tb), block_bytes)
+    for start in range(0, len(order), step):
+        check_cancelled()
+        block = order[start:start + step]
+        s = qa[block] @ tb.T
+        if len(absent):
+            s[:, absent] = -np.inf
+        own = s[np.arange(len(block)), block]
+        ranks = np.count_nonzero(s > own[:, None], axis=1) + 1
+        yield block, ranks.astype(np.float32)
