@@ -17,15 +17,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.app.state import (
     COLOUR_MATCH,
-    COLOUR_MODALITIES,
-    MAP_ITEMS,
+    COLOUR_TAGS,
     MAP_MODALITIES,
-    META_PREFIX,
+    VALUE_PREFIX,
     Notice,
 )
 from mmviewer.gui.map.export import export_plot
@@ -33,7 +32,7 @@ from mmviewer.gui.map.interaction import MapInteractionMixin
 from mmviewer.gui.map.layer import MapLayer
 from mmviewer.gui.map.overlays import HoverCard, MapLegend, Markers
 from mmviewer.gui.map.styling import MapStylingMixin
-from mmviewer.gui.map.toolbar import MapToolbar
+from mmviewer.gui.map.toolbar import MapControlsMixin, MapToolbar
 from mmviewer.gui.map.viewbox import MapViewBox
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
 
@@ -41,9 +40,11 @@ HIT_PX = 10  # hover/click reach in screen pixels
 SYNC_LIMIT = 20_000  # colourings of bigger tables run in a worker
 SELECT_SYNC_LIMIT = 200_000  # lasso over bigger layers runs in a worker
 TOP_MATCHES = 5
+#: Colourings that show one modality pair (the pair combo is enabled for them).
+PAIR_COLOURINGS = (COLOUR_MATCH, VALUE_PREFIX + "rank", VALUE_PREFIX + "score")
 
 
-class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
+class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
     """The map panel. Public API: signals below, :meth:`row_at`, :meth:`hover_at`,
     :meth:`select_in_rect`, :meth:`select_in_polygon`, :meth:`clear_selection`,
     :meth:`set_tool`, :meth:`set_match_pair`, :meth:`set_point_scale`, :meth:`reset_view`,
@@ -129,6 +130,16 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         tb.export_action.triggered.connect(self._on_toolbar_export)
         tb.legend_action.toggled.connect(self._on_toolbar_legend_toggled)
         tb.size_spin.valueChanged.connect(self.set_point_scale)
+        tb.source_combo.currentIndexChanged.connect(self._on_toolbar_layout_changed)
+        tb.layout_combo.currentIndexChanged.connect(self._on_toolbar_layout_changed)
+        tb.neighbours_spin.valueChanged.connect(self._on_toolbar_layout_changed)
+        tb.min_dist_spin.valueChanged.connect(self._on_toolbar_layout_changed)
+        ev.map_source.connect(self._on_state_layout)
+        ev.layout.connect(self._on_state_layout)
+        ev.tags.connect(self._on_state_tags)
+        ev.hidden.connect(self._on_state_hidden)
+        c.items.values_changed.connect(self._on_items_values_changed)
+        c.items.frame_changed.connect(self._on_items_frame_changed)
         for w in (self.plot, self.plot.viewport()):
             w.installEventFilter(self)
 
@@ -241,10 +252,11 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         t = self.model.workspace.table
         self._pairs = mc.modality_pairs(t)
         self.toolbar.set_pairs(self._pairs, self.match_pair)
-        options = [("Modalities present", COLOUR_MODALITIES), ("Match correctness", COLOUR_MATCH)]
-        options += [(f"{col}", META_PREFIX + col) for col in t.metadata]
-        self.toolbar.set_colour_options(options, self.state.colour_by)
-        self.toolbar.pair_action.setVisible(self.state.colour_by == COLOUR_MATCH)
+        self.toolbar.set_colour_options(self._colour_options(), self.state.colour_by)
+        self.toolbar.pair_combo.setEnabled(self.state.colour_by in PAIR_COLOURINGS)
+        self.toolbar.set_sources(t.modalities, self.state.map_source)
+        self.toolbar.show_layout(self.state.layout)
+        self._on_state_hidden(self.state.hidden)
         self.view_box.enableAutoRange()
         self._recolour()
         self._request_top_matches()  # a restored current item gets its partners drawn
@@ -286,7 +298,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
 
     def _on_state_colour_by(self, value: str) -> None:
         self.toolbar.show_colour(value)
-        self.toolbar.pair_action.setVisible(value == COLOUR_MATCH)
+        self.toolbar.pair_combo.setEnabled(value in PAIR_COLOURINGS)
         if not self.model.applying_table:  # else table_ready recolours the new table
             self._recolour()
 
@@ -304,9 +316,24 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
     def _on_state_method(self, _method) -> None:
         if self.model.applying_table:
             return
-        if self.state.colour_by == COLOUR_MATCH:
+        if self.state.colour_by in PAIR_COLOURINGS:
             self._recolour()
         self._request_top_matches()
+
+    def _on_state_tags(self, _tags) -> None:
+        if self.state.colour_by == COLOUR_TAGS and not self.model.applying_table:
+            self._recolour()
+
+    def _on_state_hidden(self, _rows) -> None:
+        hidden = self._hidden_rows()
+        for layer in (self.items, self.modality_points):
+            layer.set_hidden(hidden)
+        if hidden is not None and self.hovered_row >= 0 and hidden[self.hovered_row]:
+            self._clear_hover()
+
+    def _on_items_values_changed(self, _done: bool) -> None:
+        if self.state.colour_by.startswith(VALUE_PREFIX):
+            self._recolour()
 
     def _apply_mode(self) -> None:
         lines = self.state.map_mode == MAP_MODALITIES
@@ -321,32 +348,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         if self.layer.n_points:
             self.reset_view()
 
-    # -- toolbar and jobs ------------------------------------------------------------------------
-    def _on_toolbar_colour_changed(self, index: int) -> None:
-        value = self.toolbar.colour_combo.itemData(index)
-        if value:
-            self.state.colour_by = value
-
-    def _on_toolbar_pair_changed(self, index: int) -> None:
-        pair = self.toolbar.pair_combo.itemData(index)
-        if pair and tuple(pair) != self.match_pair:
-            self.set_match_pair(*pair)
-
-    def _on_toolbar_lines_toggled(self, on: bool) -> None:
-        self.state.map_mode = MAP_MODALITIES if on else MAP_ITEMS
-
-    def _on_toolbar_legend_toggled(self, _on: bool) -> None:
-        self._show_colouring()
-
-    def _on_toolbar_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export map", "map.png",
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path:
-            try:
-                self.export_image(path)
-            except Exception as err:  # a failed export is a message, not a crash
-                self.model.notice.emit(Notice(f"Could not export the map: {err}", "error",
-                                                   path=path))
-
+    # -- jobs ------------------------------------------------------------------------------------
     def _on_job_failed(self, err) -> None:
         self.model.notice.emit(Notice(f"Map: {err}", "warning"))
