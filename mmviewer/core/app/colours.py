@@ -177,20 +177,22 @@ def continuous(values, title: str, log: bool = False, note: str = "",
     return c
 
 
-def tagged(n: int, tags: dict) -> Colouring:
-    """One colour per tag; items with several tags and untagged items get their own entry."""
+def tagged(n: int, tags: dict, top: int = TOP_N) -> Colouring:
+    """One colour per tag (the ``top`` biggest; the rest as "other tags"); items with several
+    tags and untagged items get an entry each."""
+    names = sorted(tags, key=lambda name: -len(tags[name]))
+    named, rest = names[:top], names[top:]
+    other, several, untagged = len(named), len(named) + 1, len(named) + 2
     count = np.zeros(n, np.int32)
-    index = np.zeros(n, np.int32)
-    names = list(tags)
+    index = np.full(n, untagged, np.int32)
     for k, name in enumerate(names):
         rows = np.asarray(tags[name], np.int64)
         count[rows] += 1
-        index[rows] = k
-    several, untagged = len(names), len(names) + 1
+        index[rows] = k if k < len(named) else other
     index[count > 1] = several
-    index[count == 0] = untagged
-    colours = [PALETTE[k % len(PALETTE)] for k in range(len(names))] + [OTHER, NONE]
-    return _counted(index, colours, [*names, "several tags", "untagged"], "Tags")
+    colours = [PALETTE[k % len(PALETTE)] for k in range(len(named))] + [OTHER, (0.3, 0.3, 0.3), NONE]
+    labels = [*named, f"other tags ({len(rest)})", "several tags", "untagged"]
+    return _counted(index, colours, labels, "Tags")
 
 
 def modality_pairs(table) -> list[tuple[str, str]]:

@@ -194,7 +194,7 @@ class MapStylingMixin:
         note = c.note if c.done else (c.note + " …computing").strip()
         if self.state.colour_by == COLOUR_MATCH and self.match_pair is None:
             note = "match correctness needs two modalities with 4+ paired items"
-        self.legend.set_entries(c.title, c.labels, c.colours, c.counts, note)
+        self.legend.set_entries(c.title, c.labels, c.colours, c.counts, note, c.bar)
         extra = []
         if self.state.map_mode == MAP_MODALITIES and self.modality_points.which is not None:
             mods = self.model.workspace.table.modalities
@@ -206,5 +206,7 @@ class MapStylingMixin:
             extra.append(self._top[2])
         self.legend.set_extra("\n".join(extra))
         self.legend.show()
-        self.view_box.reserve_right(self.legend.width() + 2 * MARGIN)
+        # Keep points clear of a narrow key; a wide one (small window) floats over the map.
+        wide = self.legend.width() > 0.3 * self.plot.width()
+        self.view_box.reserve_right(0 if wide else self.legend.width() + 2 * MARGIN)
 
