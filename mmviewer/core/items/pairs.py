@@ -41,11 +41,17 @@ class PairValues:
     rank: dict = field(default_factory=dict)
     score: dict = field(default_factory=dict)
     todo: dict = field(default_factory=dict)
+    total: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
 
     def pending(self) -> int:
         """Ranks still to compute, over every pair."""
         return int(sum(self.todo.values()))
+
+    def progress(self) -> float:
+        """Share of the ranks computed (1.0 when none are to come)."""
+        total = sum(self.total.values())
+        return 1.0 if total == 0 else 1.0 - self.pending() / total
 
     def apply(self, message) -> None:
         """Write one message of :func:`pair_values` (scores, a batch of ranks, an error)."""
@@ -54,7 +60,7 @@ class PairValues:
             for pair, count in message[1].items():
                 self.rank[pair] = np.full(self.n, np.nan, np.float32)
                 self.score.setdefault(pair, np.full(self.n, np.nan, np.float32))
-                self.todo[pair] = int(count)
+                self.todo[pair] = self.total[pair] = int(count)
         elif kind == "scores":
             for pair, values in message[1].items():
                 self.score[pair] = values

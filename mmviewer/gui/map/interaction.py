@@ -143,8 +143,8 @@ class MapInteractionMixin:
         if matches.note:
             note = f"Current: {matches.note}"
         elif matches.partner_rank is not None:
-            note = (f"Current item: its own {t} ranks #{matches.partner_rank} among its "
-                    f"{q} → {t} matches (◇ = top {len(matches.rows)})")
+            note = (f"Current: its own {t} is #{matches.partner_rank} of its {q} → {t} "
+                    f"matches (◇ top {len(matches.rows)})")
         else:
             note = ""
         self._top = (row, np.asarray(matches.rows, np.int64), note)

@@ -35,6 +35,7 @@ from mmviewer.gui.map.styling import MapStylingMixin
 from mmviewer.gui.map.toolbar import MapControlsMixin, MapToolbar
 from mmviewer.gui.map.viewbox import MapViewBox
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
+from mmviewer.gui.table.selection import SelectionActions, count_text
 
 HIT_PX = 10  # hover/click reach in screen pixels
 SYNC_LIMIT = 20_000  # colourings of bigger tables run in a worker
@@ -70,6 +71,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         self._hover_scene_pos = None
 
         self.toolbar = MapToolbar(self)
+        self.selection_actions = SelectionActions(state, model, self)
+        self.toolbar.selection_button.setMenu(self.selection_actions.menu(self))
+        self.toolbar.show_selection_count(count_text(len(state.selection)))
         self.view_box = MapViewBox(enableMenu=True)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.hideAxis("left")
@@ -290,8 +294,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         self._request_top_matches()
         self._update_markers()
 
-    def _on_state_selection(self, _rows) -> None:
+    def _on_state_selection(self, rows) -> None:
         self._restyle()
+        self.toolbar.show_selection_count(count_text(len(rows)))
 
     def _on_state_highlight(self, _rows) -> None:
         self._restyle()

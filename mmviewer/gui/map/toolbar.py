@@ -15,11 +15,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSpinBox,
     QToolButton,
     QWidget,
+    QWidgetAction,
 )
 
 from mmviewer.core.app.state import (
@@ -71,7 +74,7 @@ class MapToolbar(QWidget):
         self.reset_action = QAction("Reset view", self, toolTip="Fit all points (auto-range)")
         self._group(*tools, self.reset_action)
 
-        self.colour_combo = _combo("Colour the points by", 16)
+        self.colour_combo = _combo("Colour the points by", 14)
         self.pair_combo = _combo("The modality pair of the match, partner-rank and pair-score "
                                  "colourings (query → target)", 12)
         self.pair_combo.setEnabled(False)
@@ -101,11 +104,33 @@ class MapToolbar(QWidget):
                                       "spreads points evenly")
         for spin in (self.neighbours_spin, self.min_dist_spin):
             spin.setKeyboardTracking(False)  # typed values apply on Enter, not per keystroke
-        self._group(QLabel("Map of"), self.source_combo, self.layout_combo,
-                    QLabel("neighbours"), self.neighbours_spin, QLabel("min dist"), self.min_dist_spin)
+        self.layout_button = QToolButton()
+        self.layout_button.setText("Layout")
+        self.layout_button.setToolTip("UMAP or PCA, and UMAP's neighbours and minimum distance")
+        self.layout_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        form_box = QWidget()
+        form = QFormLayout(form_box)
+        form.addRow("Layout", self.layout_combo)
+        form.addRow("Neighbours", self.neighbours_spin)
+        form.addRow("Min distance", self.min_dist_spin)
+        menu = QMenu(self.layout_button)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(form_box)
+        menu.addAction(holder)
+        self.layout_button.setMenu(menu)
+        self._group(QLabel("Map of"), self.source_combo, self.layout_button)
 
         self.export_action = QAction("Export…", self, toolTip="Save the map as PNG or SVG")
-        self._group(self.export_action)
+        self.selection_button = QToolButton()
+        self.selection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.selection_button.setToolTip("How many items are selected; click for what to do "
+                                         "with them (tag, show in the table, hide, export ids)")
+        # wide enough for any count: a new count never moves the controls after it
+        self.selection_button.setMinimumWidth(self.fontMetrics().horizontalAdvance("9,999,999 selected") + 28)
+        self._group(self.selection_button, self.export_action)
+
+    def show_selection_count(self, text: str) -> None:
+        self.selection_button.setText(text)
 
     def _group(self, *parts) -> QWidget:
         """Controls that wrap together (a group never splits over two rows)."""

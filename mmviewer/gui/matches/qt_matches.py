@@ -70,11 +70,11 @@ class QtMatches(QWidget):
         self.similar_header = QLabel("Similar items")
         self.similar_header.setToolTip("Items most similar to the current one under the fused "
                                        "similarity (the weight sliders); updates live while you drag.")
-        self.similar_view = MatchListView(model, self.thumbnails, self.durations)
+        self.similar_view = MatchListView(model, self.thumbnails, self.durations, min_rows=2)
         self.grid_box = QWidget()
         self.grid = QGridLayout(self.grid_box)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(2)
+        self.grid.setSpacing(1)
         self.grid_box.setStyleSheet(
             "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
             " font-weight: bold; border-radius: 3px; }")
@@ -98,8 +98,7 @@ class QtMatches(QWidget):
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        caption = QLabel("<b>Cross-modal matches</b> — rows: query, columns: target; "
-                         "#n = rank of the true partner")
+        caption = QLabel("<b>Cross-modal</b> · #n: rank of the true partner")
         caption.setWordWrap(True)
         caption.setToolTip("Click a cell to show that list. 'fused' ranks each target by the "
                            "weighted mean over this item's modalities.")
@@ -151,7 +150,7 @@ class QtMatches(QWidget):
                     continue
                 name = list_name(q, tgt)
                 button = QToolButton(text="·", checkable=True, autoRaise=False)
-                button.setMinimumWidth(56)
+                button.setMinimumWidth(48)
                 button.clicked.connect(lambda _=False, n=name: self.show_list(n))
                 self.group.addButton(button)
                 self.grid.addWidget(button, i + 1, j + 1)

@@ -131,3 +131,28 @@ def test_exact_search_finds_ids_file_names_and_metadata(tmp_path):
     assert view.rows.tolist() == list(range(19, 9, -1)) and view.searched == 10
     view = item_view(frame, ViewSpec(search="item1", restrict=(3, 12, 15)))
     assert view.rows.tolist() == [12, 15] and view.matched == 10
+
+
+def test_the_table_exports_with_tags_as_csv_and_parquet(tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from mmviewer.core.items.export import write_ids, write_table
+
+    ws = Workspace(noisy_table())
+    frame = ItemFrame(ws.table, modality_pairs(ws.table), _filled(ws))
+    frame.tags = {"odd": np.array([1, 3]), "checked": np.array([3])}
+    path = write_table(tmp_path / "t.csv", frame, [3, 0, 1])
+    rows = list(csv.DictReader(path.open()))
+    assert [r["id"] for r in rows] == ["n3", "n0", "n1"]
+    assert rows[0]["tags"] == "odd, checked" and rows[1]["tags"] == ""
+    assert rows[1]["text→image rank"] == ""  # n0 has no text
+    assert rows[0]["text→image rank"] == str(int(frame.values.rank[("text", "image")][3]))
+    table = pq.read_table(write_table(tmp_path / "t.parquet", frame, [3, 0]))
+    assert table.column("tags").to_pylist() == ["odd, checked", ""]
+    assert table.column("text→image rank").to_pylist()[1] is None
+    assert write_ids(tmp_path / "ids.txt", ["a", "b"]).read_text() == "a\nb\n"
+    with pytest.raises(ValueError, match="csv or .parquet"):
+        write_table(tmp_path / "t.xlsx", frame, [0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ids.txt", "t.csv", "t.parquet"]
