@@ -295,7 +295,7 @@ class QtMatches(QWidget):
     def _draw_similar(self) -> None:
         self.similar_list = self.similar.matches(self.state.weight_map, self.state.k)
         modalities = self._modalities()
-        active = " · ".join(f"{m} {w:g}" for m, w in self.state.weights if m in modalities)
+        active = " · ".join(f"{m} {w:.2f}" for m, w in self.state.weights if m in modalities)
         self.similar_header.setText(f"<b>Similar items</b> — fused ({active})")
         self.similar_view.show_matches(self.similar_list, "item")
 
