@@ -52,7 +52,7 @@ DEFAULT_SIZE = (1500, 940)
 
 
 #: Docks whose panels are tall: they scroll instead of forcing the window taller.
-SCROLLED = ("metrics", "matches", "preview")
+SCROLLED = ("metrics", "matches", "preview", "fusion", "query")
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:

@@ -213,14 +213,14 @@ def test_exports_write_files(qtbot, window, tmp_path, make):
     assert (tmp_path / "map.png").stat().st_size > 0
 
 
-def test_find_focuses_the_text_query(qtbot, window):
+def test_search_by_meaning_focuses_the_text_query(qtbot, window):
     from PySide6.QtWidgets import QLineEdit
 
     if not hasattr(window.panels["query"], "edit") and window.panels["query"].findChild(QLineEdit) is None:
         pytest.skip("the text query panel is not available")
     window.docks["query"].hide()
     window.activateWindow()
-    window.actions_by_name["find"].trigger()
+    window.actions_by_name["find_meaning"].trigger()
     assert window.docks["query"].isVisible()
     edit = window.panels["query"].findChild(QLineEdit)
     qtbot.waitUntil(lambda: edit.hasFocus(), timeout=5_000)
