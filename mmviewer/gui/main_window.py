@@ -41,7 +41,7 @@ QUIT_WAIT_S = 1.0
 #: Where each dock starts (the map is the central widget).
 DOCK_PLACES = {
     "fusion": Qt.DockWidgetArea.LeftDockWidgetArea,
-    "query": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "query": Qt.DockWidgetArea.BottomDockWidgetArea,
     "matches": Qt.DockWidgetArea.RightDockWidgetArea,
     "preview": Qt.DockWidgetArea.RightDockWidgetArea,
     "metrics": Qt.DockWidgetArea.BottomDockWidgetArea,
@@ -147,9 +147,11 @@ class MainWindow(QMainWindow):
         # map and the left column, so the table gets the width it needs.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        if "items" in self.docks and "metrics" in self.docks:
-            self.tabifyDockWidget(self.docks["metrics"], self.docks["items"])
-            self.docks["items"].raise_()
+        bottom = [self.docks[k] for k in ("items", "metrics", "query") if k in self.docks]
+        for other in bottom[1:]:
+            self.tabifyDockWidget(bottom[0], other)
+        if bottom:
+            bottom[0].raise_()
         for key in ("map", "items"):  # "Show in table" from the map's selection menu
             actions = getattr(self.panels.get(key), "selection_actions", None)
             if actions is not None:
@@ -167,7 +169,6 @@ class MainWindow(QMainWindow):
         d, w, h = self.docks, self.width(), self.height()
         self.resizeDocks([d["fusion"], d["matches"]], [min(270, int(0.2 * w)), min(480, int(0.3 * w))],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([d["fusion"], d["query"]], [int(0.45 * h), int(0.55 * h)], Qt.Orientation.Vertical)
         self.resizeDocks([d["matches"], d["preview"]], [int(0.62 * h), int(0.38 * h)], Qt.Orientation.Vertical)
         self.resizeDocks([d["items"]], [min(320, int(0.37 * h))], Qt.Orientation.Vertical)
 
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
         if dock is None:
             return
         dock.show()
-        dock.raise_()
+        dock.raise_()  # a tab beside Items and Metrics
         panel = self.panels["query"]
         focus = getattr(panel, "focus_query", None)
         if callable(focus):

@@ -180,8 +180,12 @@ class MapLegend(QFrame):
         for label in (self.note, self.extra):
             label.setMaximumWidth(width - 16)
         self.rows_box.adjustSize()
-        rows_h = self.rows_box.sizeHint().height()
-        self.scroll.setFixedHeight(min(rows_h, max(60, int(0.45 * parent.height()))))
+        rows = self.rows_box.sizeHint()
+        height = min(rows.height(), max(60, int(0.45 * parent.height())))
+        scrolls = height < rows.height()
+        bar = self.scroll.verticalScrollBar().sizeHint().width() if scrolls else 0
+        self.scroll.setFixedHeight(height)
+        self.scroll.setMinimumWidth(min(rows.width() + bar, width - 16))
         self.layout().activate()
         hint = self.sizeHint()
         self.resize(min(hint.width(), width), min(hint.height(), int(MAX_SHARE * parent.height())

@@ -62,16 +62,15 @@ def value_colouring_args(items, what: str):
     column = frame.by_key[key]
     values = np.array(frame.values_of(key), np.float64)  # a copy: workers may read it
     final = not key.startswith(("rank:", "score:")) or items.done
-    note = ""
-    if key.startswith("rank:"):
-        q, t = frame.pair if what == "rank" else key.split(":")[1:]
-        note = f"rank of each item's own {t} among its {q} matches (1: nearest)"
+    title, note = column.title, ""
+    if key.startswith(("rank:", "score:")):
+        q, t = key.split(":")[1:]
+        title = "Partner rank" if key.startswith("rank:") else "Pair score"
+        note = (f"{q} → {t}: rank of each item's own {t} among its {q} matches (1: nearest)"
+                if key.startswith("rank:") else f"{q} → {t}: similarity of each item's own pair")
         todo = frame.values.todo.get((q, t), 0)
         if todo and not final:
             note += f" · {todo:,} still to rank…"
-    title = {"rank": "Partner rank", "score": "Pair score"}.get(what, column.title)
-    if what in ("rank", "score"):
-        title += f" {frame.pair[0]} → {frame.pair[1]}"
     return (values, title, column.kind == "rank", note, final), final
 
 

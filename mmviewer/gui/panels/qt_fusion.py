@@ -97,20 +97,21 @@ class QtFusion(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.reset_button)
 
+        self._explained = (
+            "A share near 100% means the map is in effect that modality's map, e.g. a caption "
+            "column with few distinct strings pulls identical captions together whatever the "
+            "images show.")
         self.drivers = QLabel("")
         self.drivers.setWordWrap(True)
-        self.drivers.setToolTip(
-            "How many of each item's neighbours on the map each modality alone would also give "
-            "(a sample of items). A share near 100% means the map is in effect that modality's "
-            "map, e.g. a caption column with few distinct strings pulls identical captions "
-            "together whatever the images show.")
+        self.drivers.setToolTip("How many of each item's neighbours on the map each modality "
+                                "alone would also give. " + self._explained)
         self.down_button = QPushButton("")
         self.down_button.setToolTip("Halve that modality's weight; the shares are measured again "
                                     "once the map has been re-laid out")
         self.down_button.clicked.connect(self._on_down_clicked)
         self.down_button.hide()
         self._dominant: str | None = None
-        drivers_box = QGroupBox("What drives the map")
+        drivers_box = QGroupBox("Map neighbours shared")
         drivers_box.setToolTip(self.drivers.toolTip())
         drivers_layout = QVBoxLayout(drivers_box)
         drivers_layout.addWidget(self.drivers)
@@ -197,14 +198,17 @@ class QtFusion(QWidget):
             self.drivers.setText("<i>measured once a dataset is shown</i>")
             self.down_button.hide()
             return
-        lines = [f"{m}: <b>{100 * v:.0f}%</b>" for m, v in shares.shares.items()]
-        text = (f"Share of each item's {shares.k} map neighbours that one modality alone also "
-                f"gives — {' · '.join(lines)} (chance {100 * shares.chance:.1f}%)")
+        lines = [f"{m} <b>{100 * v:.0f}%</b>" for m, v in shares.shares.items()]
+        text = " · ".join(lines)
+        self.drivers.setToolTip(
+            f"Of each item's {shares.k} neighbours on the map, the share each modality alone "
+            f"would also give ({shares.sampled:,} items sampled; chance "
+            f"{100 * shares.chance:.1f}%). {self._explained}")
         self._dominant = shares.dominant
         if shares.dominant:
             text += f"<br><b>{shares.dominant.capitalize()} drives the map.</b>"
             weight = self.state.weight_map.get(shares.dominant, 1.0)
-            self.down_button.setText(f"Down-weight {shares.dominant} to {weight / 2:.2f}")
+            self.down_button.setText(f"{shares.dominant.capitalize()} weight → {weight / 2:.2f}")
         self.down_button.setVisible(bool(shares.dominant))
         self.drivers.setText(text)
 

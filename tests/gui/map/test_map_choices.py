@@ -31,7 +31,8 @@ def test_partner_rank_colours_on_a_ramp_with_a_bar_and_fills_in_as_ranks_land(qt
         _choose(panel.toolbar.colour_combo, "value:rank")
     c = panel.colouring
     rank = still.items.frame.values.rank[("audio", "image")]
-    assert c.title == "Partner rank audio → image" and c.bar is not None and c.bar[2]  # log scale
+    assert c.title == "Partner rank" and c.note.startswith("audio → image: rank of each item's own")
+    assert c.bar is not None and c.bar[2]  # a log scale
     assert c.index[0] == mc.RAMP  # item 0 has no audio: "no value"
     assert (c.index[rank == rank.min()] == 0).all()
     assert panel.legend.bar.isVisible() and "no value" in panel.legend.buttons[0].text()

@@ -32,7 +32,7 @@ def test_the_panel_names_the_driving_modality_and_down_weights_it_on_a_click(qtb
     panel.show()
     qtbot.waitUntil(lambda: digits.items.drivers is not None, timeout=60_000)
     assert "Text drives the map" in panel.drivers.text()
-    assert panel.down_button.isVisible() and panel.down_button.text() == "Down-weight text to 0.50"
+    assert panel.down_button.isVisible() and panel.down_button.text() == "Text weight → 0.50"
     with qtbot.waitSignal(digits.items.drivers_ready, timeout=60_000):  # measured again
         click(panel.down_button)
     assert digits.state.weight_map["text"] == 0.5
