@@ -149,3 +149,20 @@ def test_show_in_table_lists_the_selection_alone_until_the_chip_is_clicked(qtbot
     with qtbot.waitSignal(panel.view_ready, timeout=5000):
         click(panel.chip)
     assert len(panel.rows()) == 30 and not panel.chip.isVisible()
+
+
+def test_copy_and_export_the_selected_ids(qtbot, panel, model, tmp_path, monkeypatch):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QFileDialog
+
+    model.state.selection = (2, 12)
+    actions = panel.bar.actions.actions
+    actions["copy"].trigger()
+    assert QGuiApplication.clipboard().text() == "item02\nitem12"
+    target = tmp_path / "picked.txt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    actions["export"].trigger()
+    assert target.read_text() == "item02\nitem12\n"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "no" / "x.txt"), ""))
+    with qtbot.waitSignal(model.notice, timeout=5000, check_params_cb=lambda n: n.level == "error"):
+        actions["export"].trigger()  # a folder that does not exist: a message naming the file
