@@ -309,10 +309,16 @@ def _as_text(v) -> np.ndarray:
     return a.astype(str)
 
 
+def _is_float_array(v) -> bool:
+    return isinstance(v, np.ndarray) and v.dtype.kind == "f"
+
+
 def _compare(op: str, left, right) -> np.ndarray:
     """Numbers compare as numbers (NaN fails every test); otherwise text compares as text."""
     ln, rn = _as_numbers(left), _as_numbers(right)
-    text_side = isinstance(left, str) or isinstance(right, str)
+    # "3" == 3 either way round when one side is a number column (no text formatting of N floats)
+    numbers = _is_float_array(left) or _is_float_array(right)
+    text_side = (isinstance(left, str) or isinstance(right, str)) and not numbers
     if ln is not None and rn is not None and not (text_side and op in ("==", "!=")):
         with np.errstate(invalid="ignore"):
             out = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,

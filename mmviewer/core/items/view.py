@@ -78,9 +78,12 @@ def search_mask(frame: ItemFrame, text: str) -> np.ndarray:
     (case-insensitive; several words must all be found, in any of those fields)."""
     words = text.lower().split()
     out = np.ones(frame.n, bool)
-    fields = [np.strings.lower(np.asarray(frame.table.ids).astype(str))]
-    fields += [np.strings.lower(np.asarray(v).astype(str)) for v in frame.table.metadata.values()]
-    fields.append(file_names(frame))
+    fields = getattr(frame, "_search_fields", None)
+    if fields is None:  # lower-cased once per table
+        fields = [np.strings.lower(np.asarray(frame.table.ids).astype(str))]
+        fields += [np.strings.lower(np.asarray(v).astype(str)) for v in frame.table.metadata.values()]
+        fields.append(file_names(frame))
+        frame._search_fields = fields
     for word in words:
         check_cancelled()
         hit = np.zeros(frame.n, bool)
