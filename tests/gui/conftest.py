@@ -34,6 +34,29 @@ def settings(tmp_path):
 
 
 @pytest.fixture
+def make_window(qtbot, settings):
+    """``make_window(options, size)``: a shown MainWindow that does not ask for encoders (as
+    after "don't ask again"); closed at the end of the test."""
+    from mmviewer.gui.main_window import MainWindow
+
+    windows = []
+
+    def make(options, size=(1400, 900)):
+        win = MainWindow(settings=settings, options=options)
+        win.ask_encoders = False
+        qtbot.addWidget(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+
+
+@pytest.fixture
 def table():
     return planted_table()
 

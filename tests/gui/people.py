@@ -46,3 +46,17 @@ def type_text(widget, text: str, enter: bool = False) -> None:
     QTest.keyClicks(widget, text)
     if enter:
         QTest.keyClick(widget, Qt.Key.Key_Return)
+
+
+def choose(combo, text: str | None = None, data=None) -> None:
+    """Pick the entry showing ``text`` (or holding ``data``) with the keyboard: focus the combo,
+    Home, then Down until it is current, as a person tabbing through a form does."""
+    combo.setFocus(Qt.FocusReason.TabFocusReason)
+    QTest.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(combo.count()):
+        if (text is not None and combo.currentText() == text) or (
+                data is not None and combo.currentData() == data):
+            return
+        QTest.keyClick(combo, Qt.Key.Key_Down)
+    offered = [combo.itemText(i) for i in range(combo.count())]
+    raise AssertionError(f"{text or data!r} is not among {offered}")

@@ -8,25 +8,12 @@ pairs), the pair came back as image → text, and the list as text → image.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 
 from mmviewer.core.embed.options import EmbedOptions
-from tests.gui.people import click
+from tests.gui.people import choose, click
 from tests.gui.test_main_window import SLOW, make_dataset
 
 STORED = EmbedOptions(offline=True, use_store=True)
-
-
-def _window(qtbot, settings):
-    from mmviewer.gui.main_window import MainWindow
-
-    win = MainWindow(settings=settings, options=STORED)
-    win.ask_encoders = False
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    return win
 
 
 def _open(qtbot, win, folder):
@@ -37,32 +24,21 @@ def _open(qtbot, win, folder):
     return errors
 
 
-def _choose(combo, text: str) -> None:
-    """Pick ``text`` in a combo with the keyboard, as a person tabbing through does."""
-    combo.setFocus(Qt.FocusReason.TabFocusReason)
-    QTest.keyClick(combo, Qt.Key.Key_Home)
-    for _ in range(combo.count()):
-        if combo.currentText() == text:
-            return
-        QTest.keyClick(combo, Qt.Key.Key_Down)
-    raise AssertionError(f"{text!r} not among {[combo.itemText(i) for i in range(combo.count())]}")
-
-
 @pytest.mark.slow
-def test_reopening_restores_the_match_colouring_its_pair_and_the_open_list(qtbot, settings, tmp_path, make):
+def test_reopening_restores_the_match_colouring_its_pair_and_the_open_list(qtbot, make_window, tmp_path, make):
     folder = make_dataset(tmp_path / "data", make, n=8)
-    first = _window(qtbot, settings)
+    first = make_window(STORED)
     errors = _open(qtbot, first, folder)
     tools = first.panels["map"].toolbar
-    _choose(tools.colour_combo, "Match correctness")
-    _choose(tools.pair_combo, "audio → image")
+    choose(tools.colour_combo, "Match correctness")
+    choose(tools.pair_combo, "audio → image")
     matches = first.panels["matches"]
     click(matches.buttons["audio→image"])
     first.state.current = 3
     assert tools.pair_combo.currentText() == "audio → image" and matches.shown == "audio→image"
     first.close()  # saves the session
 
-    second = _window(qtbot, settings)
+    second = make_window(STORED)
     errors += _open(qtbot, second, folder)
     state, map_panel, matches = second.state, second.panels["map"], second.panels["matches"]
     assert errors == []
@@ -75,4 +51,3 @@ def test_reopening_restores_the_match_colouring_its_pair_and_the_open_list(qtbot
     qtbot.waitUntil(lambda: "audio → image" in matches.pair_header.text(), timeout=SLOW)
     assert (state.colour_by, state.match_pair, state.match_list) == ("match", ("audio", "image"),
                                                                     "audio→image")
-    second.close()

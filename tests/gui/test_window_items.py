@@ -11,17 +11,8 @@ from tests.gui.test_main_window import OFFLINE, SLOW, make_dataset
 
 
 @pytest.fixture
-def window(qtbot, settings):
-    from mmviewer.gui.main_window import MainWindow
-
-    win = MainWindow(settings=settings, options=OFFLINE)
-    win.ask_encoders = False
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
+def window(make_window):
+    return make_window(OFFLINE, (1000, 700))
 
 
 def test_ctrl_f_finds_by_id_and_ctrl_shift_f_searches_by_meaning(qtbot, window, tmp_path, make):

@@ -7,8 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from mmviewer.core.app import jobs
-from mmviewer.core.app.model import AppModel
-from mmviewer.core.app.state import ViewState
 
 
 def test_partner_ranks_stream_in_and_are_redone_for_a_new_method(model, drive):
@@ -43,16 +41,8 @@ def test_a_map_of_one_modality_and_new_umap_parameters_relayout_warm(model, driv
     assert kind == "pca" and positions.shape == (30, 2)
 
 
-def test_tags_pair_list_and_layout_come_back_with_the_session(tmp_path, make, scheduler):
-    from mmviewer.core.data.open import open_dataset
-    from tests.planted import planted_table
-
-    folder = tmp_path / "ds"
-    for i in range(30):
-        make.text(folder / f"item{i:02d}.txt", f"text {i}")
-    ds = open_dataset(folder)
-    model = AppModel(ViewState(), scheduler=scheduler)
-    model.set_table(planted_table(), ds)
+def test_tags_pair_list_and_layout_come_back_with_the_session(reopen):
+    model = reopen()
     state = model.state
     state.tag_rows("odd", [1, 3, 5])
     state.tag_rows("checked", [3])
@@ -62,13 +52,10 @@ def test_tags_pair_list_and_layout_come_back_with_the_session(tmp_path, make, sc
     state.map_source = "image"
     state.hidden = (4, 5)
     model.save_session()
-    model.shutdown(stop_layouts=False)
-    again = AppModel(ViewState(), scheduler=scheduler)
-    again.set_table(planted_table(), ds)
+    again = reopen()
     s = again.state
     assert s.tag_map == {"odd": (1, 3, 5), "checked": (3,)}
     assert s.match_pair == ("audio", "text") and s.match_list == "fused→audio"
     assert s.layout == ("umap", 30, 0.25) and s.map_source == "image"
     assert s.hidden == ()  # a passing view: a reopened map shows every item
     assert again.items.frame.tags["odd"].tolist() == [1, 3, 5]
-    again.shutdown(stop_layouts=False)

@@ -95,26 +95,15 @@ def test_quitting_stops_a_long_metrics_job_from_inside(scheduler, drive):
     assert model.shutdown(timeout_s=5.0, stop_layouts=False)  # every job thread has ended
 
 
-def test_session_round_trip(tmp_path, make, scheduler):
-    from mmviewer.core.data.open import open_dataset
-    from tests.planted import planted_table
-
-    folder = tmp_path / "ds"
-    for i in range(30):
-        make.text(folder / f"item{i:02d}.txt", f"text {i}")
-    ds = open_dataset(folder)
-    model = AppModel(ViewState(), scheduler=scheduler)
-    model.set_table(planted_table(), ds)
+def test_session_round_trip(reopen):
+    model = reopen()
     model.state.current = 7
     model.state.set_weight("audio", 0.25)
     model.state.method = "cca"
     model.save_session()
-    model.shutdown(stop_layouts=False)
-    again = AppModel(ViewState(), scheduler=scheduler)
-    again.set_table(planted_table(), ds)
+    again = reopen()
     assert again.state.current == 7 and again.state.method == "cca"
     assert again.state.weight_map["audio"] == 0.25
-    again.shutdown(stop_layouts=False)
     assert np.isfinite(again.state.weight_map["image"])
 
 

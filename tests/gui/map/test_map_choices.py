@@ -4,23 +4,14 @@ alone or hidden; its controls never move under the cursor."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 
 from mmviewer.core.app import colours as mc
 from tests.gui.map.helpers import grid, show_layout, widget_xy
-from tests.gui.people import hover_click
+from tests.gui.people import choose, hover_click
 
 
 def _choose(combo, data) -> None:
-    """Pick an entry with the keyboard (Home, then Down until it is current)."""
-    combo.setFocus(Qt.FocusReason.TabFocusReason)
-    QTest.keyClick(combo, Qt.Key.Key_Home)
-    for _ in range(combo.count()):
-        if combo.currentData() == data:
-            return
-        QTest.keyClick(combo, Qt.Key.Key_Down)
-    raise AssertionError(f"{data!r} is not offered")
+    choose(combo, data=data)
 
 
 def test_partner_rank_colours_on_a_ramp_with_a_bar_and_fills_in_as_ranks_land(qtbot, panel, still):
