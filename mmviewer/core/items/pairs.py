@@ -25,6 +25,7 @@ from mmviewer.core.match.topk import block_rows
 from mmviewer.core.runtime.cancel import check_cancelled
 
 RANK_BLOCK_BYTES = 32 * 2**20
+OWN_BLOCK = 65_536  # rows per block of the own-pair scores (a few MB of shared-space vectors)
 
 
 @dataclass
@@ -83,23 +84,26 @@ def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
     t = ws.table
     paired = {p: np.flatnonzero(t.present[p[0]] & t.present[p[1]]) for p in pairs}
     yield ("pairs", {p: len(rows) for p, rows in paired.items()})
-    spaces, scores = {}, {}
+    scorers, scores = {}, {}
     for pair in pairs:
         check_cancelled()
         try:
-            qa, tb = ws.projected(*pair, method)  # fits the pair's aligner on first use
+            score_rows, own = pair_scorer(ws, *pair, method)  # fits the aligner on first use
         except ValueError as err:
             yield ("error", pair, str(err))
             continue
-        spaces[pair] = (qa, tb)
+        scorers[pair] = score_rows
         s = np.full(t.n_items, np.nan, np.float32)
         rows = paired[pair]
-        s[rows] = np.einsum("ij,ij->i", qa[rows], tb[rows])
+        for start in range(0, len(rows), OWN_BLOCK):
+            check_cancelled()
+            s[rows[start:start + OWN_BLOCK]] = own(rows[start:start + OWN_BLOCK])
         scores[pair] = s
     yield ("scores", scores)
     batch, last = [], time.monotonic()
-    for pair, (qa, tb) in spaces.items():
-        for rows, ranks in partner_ranks(qa, tb, t.present[pair[1]], paired[pair], seed, block_bytes):
+    for pair, score_rows in scorers.items():
+        for rows, ranks in partner_ranks(score_rows, t.present[pair[1]], paired[pair], t.n_items,
+                                         seed, block_bytes):
             batch.append((pair, rows, ranks))
             if time.monotonic() - last >= every_s:
                 yield ("ranks", batch)
@@ -109,18 +113,31 @@ def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
     return "done"
 
 
-def partner_ranks(qa: np.ndarray, tb: np.ndarray, target_present: np.ndarray, rows: np.ndarray,
+def pair_scorer(ws, query: str, target: str, method: str):
+    """``(score_rows, own)`` of a pair: ``score_rows(rows)`` (b, N) similarities of items
+    ``rows``' query media to every item's target media, and ``own(rows)`` (b,) to their own,
+    both through the pair's alignment (the workspace's pair scorer where it has one, else its
+    projected matrices)."""
+    if hasattr(ws, "pair"):  # the scorer API: no projected copies of the modalities
+        p = ws.pair(query, target, method)
+        return p.score_rows, lambda rows: np.einsum(
+            "ij,ij->i", p.query_vectors(rows), p.target_vectors(rows))
+    qa, tb = ws.projected(query, target, method)
+    return (lambda rows: qa[rows] @ tb.T), (lambda rows: np.einsum("ij,ij->i", qa[rows], tb[rows]))
+
+
+def partner_ranks(score_rows, target_present: np.ndarray, rows: np.ndarray, n: int,
                   seed: int = 0, block_bytes: int = RANK_BLOCK_BYTES):
     """Yield ``(rows, ranks)`` blocks: for each of ``rows`` (items with both modalities), the
-    1-based rank of its own target vector among the present targets by ``qa[row] @ tb.T``
-    (ties count in its favour, as in :func:`mmviewer.core.match.lists.ranked`)."""
+    1-based rank of its own target among the present targets by ``score_rows`` (ties count
+    in its favour, as in :func:`mmviewer.core.match.lists.ranked`)."""
     order = np.random.default_rng(seed).permutation(np.asarray(rows, np.int64))
     absent = np.flatnonzero(~np.asarray(target_present, bool))
-    step = block_rows(len(tb), block_bytes)
+    step = block_rows(n, block_bytes)
     for start in range(0, len(order), step):
         check_cancelled()
         block = order[start:start + step]
-        s = qa[block] @ tb.T
+        s = score_rows(block)
         if len(absent):
             s[:, absent] = -np.inf
         own = s[np.arange(len(block)), block]
