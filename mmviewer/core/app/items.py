@@ -56,8 +56,10 @@ class ItemData:
     # -- the frame ------------------------------------------------------------------------------
     def _on_model_table_ready(self) -> None:
         ws = self.model.workspace
+        dataset = self.model.dataset
+        files = dataset is not None and dataset.precomputed is None  # a table has no file names
         self.frame = ItemFrame(ws.table, modality_pairs(ws.table), PairValues(ws.table.n_items),
-                               item=self.model.item)
+                               item=self.model.item if files else None)
         self._sync_state()
         self.drivers = None
         self.frame_changed.emit()
