@@ -41,21 +41,28 @@ QUIT_WAIT_S = 1.0
 #: Where each dock starts (the map is the central widget).
 DOCK_PLACES = {
     "fusion": Qt.DockWidgetArea.LeftDockWidgetArea,
-    "query": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "query": Qt.DockWidgetArea.BottomDockWidgetArea,
     "matches": Qt.DockWidgetArea.RightDockWidgetArea,
     "preview": Qt.DockWidgetArea.RightDockWidgetArea,
     "metrics": Qt.DockWidgetArea.BottomDockWidgetArea,
+    "items": Qt.DockWidgetArea.BottomDockWidgetArea,
 }
+#: The default window: this size, or the screen's when it is smaller (e.g. 1000x700).
+DEFAULT_SIZE = (1500, 940)
 
 
 #: Docks whose panels are tall: they scroll instead of forcing the window taller.
-SCROLLED = ("metrics",)
+SCROLLED = ("metrics", "matches", "preview", "fusion", "query")
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:
+    """The panel in a vertical scroll area: a short window scrolls it instead of growing past
+    the screen (and the status bar); its width follows the dock (no sideways scrolling)."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    widget.setMinimumWidth(1)  # an explicit minimum: the area may narrow it to the dock
     area.setWidget(widget)
     return area
 
@@ -136,22 +143,34 @@ class MainWindow(QMainWindow):
             dock.toggleViewAction().setToolTip(spec.tip)
             self.addDockWidget(DOCK_PLACES[spec.key], dock)
             self.docks[spec.key] = dock
-        # Side columns run the full height; the metrics dock sits under the map only.
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # The right column runs the full height; the items and metrics docks (tabs) sit under the
+        # map and the left column, so the table gets the width it needs.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resize(1500, 940)
+        bottom = [self.docks[k] for k in ("items", "metrics", "query") if k in self.docks]
+        for other in bottom[1:]:
+            self.tabifyDockWidget(bottom[0], other)
+        if bottom:
+            bottom[0].raise_()
+        for key in ("map", "items"):  # "Show in table" from the map's selection menu
+            actions = getattr(self.panels.get(key), "selection_actions", None)
+            if actions is not None:
+                actions.table_requested.connect(self._on_selection_table_requested)
+        screen = self.screen().availableGeometry()
+        self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
         for key, error in self.panel_errors.items():
             QTimer.singleShot(0, lambda k=key, e=error: self.model.notice.emit(
                 Notice(f"The {SPECS[k].title} panel could not be built: {e}", "error",
                        details=list(getattr(self.panels[k], "details", [])))))
 
     def apply_default_sizes(self) -> None:
-        """Dock sizes of the default layout (applied once the window has its real size)."""
-        d = self.docks
-        self.resizeDocks([d["fusion"], d["matches"]], [270, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["fusion"], d["query"]], [300, 500], Qt.Orientation.Vertical)
-        self.resizeDocks([d["matches"], d["preview"]], [560, 400], Qt.Orientation.Vertical)
-        self.resizeDocks([d["metrics"]], [230], Qt.Orientation.Vertical)
+        """Dock sizes of the default layout (applied once the window has its real size), in
+        proportion to it: at 1000x700 the map keeps about half the width."""
+        d, w, h = self.docks, self.width(), self.height()
+        self.resizeDocks([d["fusion"], d["matches"]], [min(270, int(0.2 * w)), min(480, int(0.3 * w))],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([d["matches"], d["preview"]], [int(0.62 * h), int(0.38 * h)], Qt.Orientation.Vertical)
+        self.resizeDocks([d["items"]], [min(320, int(0.37 * h))], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, STATE_VERSION)
@@ -288,12 +307,31 @@ class MainWindow(QMainWindow):
         if path:
             self.exporter.export_map(path, self.panels.get("map"))
 
+    def _on_selection_table_requested(self, rows) -> None:
+        dock, panel = self.docks.get("items"), self.panels.get("items")
+        if dock is None or not hasattr(panel, "show_rows"):
+            return
+        dock.show()
+        dock.raise_()
+        panel.show_rows(rows)
+
     def _on_find_triggered(self) -> None:
+        """Ctrl+F: the exact search of the Items panel (id, file name, metadata)."""
+        dock, panel = self.docks.get("items"), self.panels.get("items")
+        if dock is None or not hasattr(panel, "focus_search"):
+            self._on_find_meaning_triggered()
+            return
+        dock.show()
+        dock.raise_()
+        panel.focus_search()
+
+    def _on_find_meaning_triggered(self) -> None:
+        """Ctrl+Shift+F: the Text query panel (search by meaning)."""
         dock = self.docks.get("query")
         if dock is None:
             return
         dock.show()
-        dock.raise_()
+        dock.raise_()  # a tab beside Items and Metrics
         panel = self.panels["query"]
         focus = getattr(panel, "focus_query", None)
         if callable(focus):

@@ -62,13 +62,17 @@ def build_menus(window) -> dict[str, QAction]:
     file_menu.addAction(a["quit"])
 
     a["find"] = _action(window, "&Find…", window._on_find_triggered,
-                        "Search the items with a typed description (the Text query panel).",
+                        "Find items by id, file name or metadata value (the Items panel).",
                         QKeySequence.StandardKey.Find)
+    a["find_meaning"] = _action(window, "Search by &meaning…", window._on_find_meaning_triggered,
+                                "Rank the items by how well they match a typed description "
+                                "(the Text query panel).", "Ctrl+Shift+F")
     a["cancel"] = _action(window, "&Cancel embedding", window.model.cancel_embedding,
                           "Stop embedding after the current batch; what is done is kept.")
     edit_menu = bar.addMenu("&Edit")
     edit_menu.setToolTipsVisible(True)
     edit_menu.addAction(a["find"])
+    edit_menu.addAction(a["find_meaning"])
     edit_menu.addAction(a["cancel"])
 
     view_menu = bar.addMenu("&View")

@@ -91,6 +91,9 @@ class QtStatus(QStatusBar):
         self.encoders_label = QLabel()
         self.encoders_label.setToolTip("The encoders that made the embeddings on show.")
 
+        for label in (self.progress_label, self.busy_label, self.encoders_label):
+            # an explicit minimum lets a narrow window (1000 px) clip these rather than grow
+            label.setMinimumWidth(60)
         self.addWidget(self.message, 1)
         self.addWidget(self.details_button)
         for w in (self.progress_label, self.progress_bar, self.cancel_button, self.busy_label,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from tests.planted import LABELS, media_dataset, planted_table  # noqa: F401 (fixtures' helpers)
 
@@ -23,6 +24,36 @@ def _audio_device(tmp_path_factory):
     if server is not None:
         os.environ.pop("PULSE_SERVER", None)
         audio_sink.stop(server)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    yield s
+    s.clear()
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """``make_window(options, size)``: a shown MainWindow that does not ask for encoders (as
+    after "don't ask again"); closed at the end of the test."""
+    from mmviewer.gui.main_window import MainWindow
+
+    windows = []
+
+    def make(options, size=(1400, 900)):
+        win = MainWindow(settings=settings, options=options)
+        win.ask_encoders = False
+        qtbot.addWidget(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
 
 
 @pytest.fixture

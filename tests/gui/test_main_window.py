@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from mmviewer.core.embed.job import Progress
@@ -29,13 +29,6 @@ def make_dataset(folder, make, n: int = 12, corrupt: bool = False):
     if corrupt:
         (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     return folder
-
-
-@pytest.fixture
-def settings(tmp_path):
-    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    yield s
-    s.clear()
 
 
 @pytest.fixture
@@ -220,14 +213,14 @@ def test_exports_write_files(qtbot, window, tmp_path, make):
     assert (tmp_path / "map.png").stat().st_size > 0
 
 
-def test_find_focuses_the_text_query(qtbot, window):
+def test_search_by_meaning_focuses_the_text_query(qtbot, window):
     from PySide6.QtWidgets import QLineEdit
 
     if not hasattr(window.panels["query"], "edit") and window.panels["query"].findChild(QLineEdit) is None:
         pytest.skip("the text query panel is not available")
     window.docks["query"].hide()
     window.activateWindow()
-    window.actions_by_name["find"].trigger()
+    window.actions_by_name["find_meaning"].trigger()
     assert window.docks["query"].isVisible()
     edit = window.panels["query"].findChild(QLineEdit)
     qtbot.waitUntil(lambda: edit.hasFocus(), timeout=5_000)

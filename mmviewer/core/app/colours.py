@@ -46,6 +46,9 @@ class Colouring:
     title: str = ""
     done: bool = True  # False for a partial (progressive) result
     note: str = ""
+    #: Continuous colourings: (low, high, log scale) of the colour bar; the first RAMP colours
+    #: run from low to high, the last one is "no value".
+    bar: tuple[float, float, bool] | None = None
 
     def rows_of(self, k: int) -> np.ndarray:
         """Rows coloured with colour ``k`` (a legend click selects them)."""
@@ -146,6 +149,50 @@ def _binned(nums: np.ndarray, name: str) -> Colouring:
     return _counted(index, colours, labels, name)
 
 
+RAMP = 64
+VIRIDIS_RAMP = np.array([np.interp(np.linspace(0, 1, RAMP), np.linspace(0, 1, len(SEQUENTIAL)),
+                                   SEQUENTIAL[:, c]) for c in range(3)]).T
+
+
+def continuous(values, title: str, log: bool = False, note: str = "",
+               done: bool = True) -> Colouring:
+    """A colour ramp over ``values`` (NaN: "no value", grey) with a colour bar from the 1st to
+    the 99th percentile (beyond it the ends of the ramp); ``log`` for ranks and counts."""
+    v = np.asarray(values, np.float64)
+    finite = np.isfinite(v) & ((v > 0) if log else True)
+    t = np.zeros(len(v))
+    low = high = float("nan")
+    if finite.any():
+        x = np.log10(v[finite]) if log else v[finite]
+        lo, hi = (x.min(), x.max()) if log else np.percentile(x, [1, 99])
+        hi = hi if hi > lo else lo + 1.0
+        t[finite] = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+        low, high = (10 ** lo, 10 ** hi) if log else (lo, hi)
+    index = np.where(finite, np.round(t * (RAMP - 1)), RAMP).astype(np.int32)
+    labels = [""] * RAMP + ["no value"]
+    c = _counted(index, np.vstack([VIRIDIS_RAMP, NONE]), labels, title, done=done, note=note)
+    c.bar = (low, high, log)
+    return c
+
+
+def tagged(n: int, tags: dict, top: int = TOP_N) -> Colouring:
+    """One colour per tag (the ``top`` biggest; the rest as "other tags"); items with several
+    tags and untagged items get an entry each."""
+    names = sorted(tags, key=lambda name: -len(tags[name]))
+    named, rest = names[:top], names[top:]
+    other, several, untagged = len(named), len(named) + 1, len(named) + 2
+    count = np.zeros(n, np.int32)
+    index = np.full(n, untagged, np.int32)
+    for k, name in enumerate(names):
+        rows = np.asarray(tags[name], np.int64)
+        count[rows] += 1
+        index[rows] = k if k < len(named) else other
+    index[count > 1] = several
+    colours = [PALETTE[k % len(PALETTE)] for k in range(len(named))] + [OTHER, (0.3, 0.3, 0.3), NONE]
+    labels = [*named, f"other tags ({len(rest)})", "several tags", "untagged"]
+    return _counted(index, colours, labels, "Tags")
+
+
 def modality_pairs(table) -> list[tuple[str, str]]:
     """Ordered (query, target) modality pairs with at least 4 paired items."""
     mods = table.modalities
@@ -158,7 +205,8 @@ def _match_colouring(state, query, target, method, done) -> Colouring:
         f"lacks {query} or {target}", "not yet computed"], f"Match {query} → {target}", done=done)
     scored = c.counts[CORRECT] + c.counts[WRONG]
     if scored:
-        c.note = f"{100.0 * c.counts[CORRECT] / scored:.1f}% correct (method: {method})"
+        c.note = (f"{c.counts[CORRECT]:,} of {scored:,} correct "
+                  f"({100.0 * c.counts[CORRECT] / scored:.1f}%) · {method}")
     return c
 
 

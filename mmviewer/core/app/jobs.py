@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmviewer.core.app.state import DEFAULT_LAYOUT
 from mmviewer.core.data.model import PRECOMPUTED_SUFFIXES, MediaRef
 from mmviewer.core.embed.options import EmbedOptions, choose_encoders, embedding_job, open_path
 from mmviewer.core.layout.service import LayoutService
@@ -42,14 +43,15 @@ def ids_digest(ids) -> str:
     return h.hexdigest()
 
 
-def weights_key(weights) -> str:
-    return ",".join(f"{m}={w:.6g}" for m, w in sorted(weights.items()))
+def weights_key(weights, params=DEFAULT_LAYOUT) -> str:
+    key = ",".join(f"{m}={w:.6g}" for m, w in sorted(weights.items()))
+    return key if tuple(params) == DEFAULT_LAYOUT else f"{key};{params[0]},{params[1]},{params[2]:g}"
 
 
-def save_layout(store: EmbeddingStore, ids, weights, positions) -> None:
+def save_layout(store: EmbeddingStore, ids, weights, positions, params=DEFAULT_LAYOUT) -> None:
     try:
         store.write_npz(LAYOUT_FILE, {"ids_digest": np.array(ids_digest(ids)),
-                                      "weights": np.array(weights_key(weights)),
+                                      "weights": np.array(weights_key(weights, params)),
                                       "positions": np.asarray(positions, np.float32)})
     except OSError:
         pass  # only a cache: the next open lays out again
@@ -81,23 +83,31 @@ def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
     return dataset, result, encoders, notices
 
 
-def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService):
+def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService,
+               params=DEFAULT_LAYOUT):
+    """PCA at once (cold), then UMAP with ``params`` = (layout, n_neighbors, min_dist), warm
+    from ``init`` when given; ``layout == "pca"`` stops at the PCA picture.
+
+    Items lacking a modality are placed by its prediction from what they have, not in a cluster
+    of their own (see layout/impute.py); only the instant picture before UMAP skips that.
+    """
     from mmviewer.core.layout.impute import complete_missing
     from mmviewer.core.layout.pca import fused_layout_input, fused_pca_2d
 
     if not any(w > 0 for w in weights.values()):
         return None  # every weight at zero: keep the current map
+    kind, n_neighbors, min_dist = params
+    if kind == "pca":
+        return fused_pca_2d(ws.table, weights, completion=complete_missing(ws)), "pca"
     if cold or init is None:
         yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
-    # Items lacking a modality are placed by its prediction from what they have (not in a
-    # cluster of their own): see layout/impute.py.
-    completion = complete_missing(ws)
-    x = fused_layout_input(ws.table, weights, completion=completion)
+    x = fused_layout_input(ws.table, weights, completion=complete_missing(ws))
+    shape = {"n_neighbors": int(n_neighbors), "min_dist": float(min_dist)}
     if cold or init is None:
-        pos = service.umap(x, random_state=None)
+        pos = service.umap(x, random_state=None, **shape)
     else:
         pos = service.umap(x, init=init, n_epochs=WARM_EPOCHS, random_state=None,
-                           max_fit=WARM_MAX_FIT)
+                           max_fit=WARM_MAX_FIT, **shape)
     return pos, "umap"
 
 

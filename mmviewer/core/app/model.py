@@ -22,6 +22,8 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app import jobs
+from mmviewer.core.app.colours import modality_pairs
+from mmviewer.core.app.items import ItemData
 from mmviewer.core.app.runner import JobRunner, Scheduler
 from mmviewer.core.app.state import MAP_MODALITIES, Notice, ViewState
 from mmviewer.core.embed.job import EmbedResult, Progress
@@ -84,6 +86,9 @@ class AppModel:
         ev.map_mode.connect(self._on_state_map_mode)
         ev.current.connect(self._on_state_current)
         ev.k.connect(self._on_state_k)
+        ev.map_source.connect(self._on_state_map_layout)
+        ev.layout.connect(self._on_state_map_layout)
+        self.items = ItemData(self)  # per-item columns; listens to the state and table_ready
 
     # -- opening and embedding ----------------------------------------------------------------
     def open_path(self, path: str | Path, options: EmbedOptions | None = None) -> None:
@@ -149,7 +154,7 @@ class AppModel:
         self.modality_positions = None
         self._applying_table = True
         try:
-            self.state.reset(table.modalities)
+            self.state.reset(table.modalities, modality_pairs(table))
             self.state.apply_session(self._read_session(), table.index_of)
         finally:
             self._applying_table = False
@@ -175,6 +180,12 @@ class AppModel:
             return EmbeddingStore.for_dataset(dataset.root)
         except OSError:
             return None
+
+    @property
+    def applying_table(self) -> bool:
+        """True while :meth:`set_table` resets and restores the state: panels redraw on
+        ``table_ready`` that follows, not on each of those state events."""
+        return self._applying_table
 
     def item(self, row: int):
         """The dataset item (media references, metadata) shown at table row ``row``, or None."""
@@ -206,6 +217,10 @@ class AppModel:
         if self.workspace is not None and mode == MAP_MODALITIES and not self._applying_table:
             self.request_modality_layout()
 
+    def _on_state_map_layout(self, _value) -> None:
+        if self.workspace is not None and not self._applying_table:
+            self.request_layout(delay_s=RELAYOUT_DEBOUNCE_S)
+
     def _on_state_current(self, _row) -> None:
         if not self._applying_table:
             self.request_matches()
@@ -221,10 +236,16 @@ class AppModel:
         if ws is None:
             return
         init = None if cold or self.positions is None else self.positions
-        self.jobs.submit("layout", jobs.layout_job, ws, self.state.weight_map, init, cold,
-                         self.layouts, on_progress=self._on_layout, on_result=self._on_layout,
+        self.jobs.submit("layout", jobs.layout_job, ws, self.layout_weights(), init, cold,
+                         self.layouts, self.state.layout,
+                         on_progress=self._on_layout, on_result=self._on_layout,
                          on_error=lambda err: self._report_error("layout", err),
                          delay_s=delay_s, label="Laying out the map")
+
+    def layout_weights(self) -> dict[str, float]:
+        """The fusion weights, or one modality alone when the map is of that modality."""
+        source, weights = self.state.map_source, self.state.weight_map
+        return {source: 1.0} if source in weights else weights
 
     def _on_layout(self, value) -> None:
         if value is None:
@@ -234,7 +255,7 @@ class AppModel:
         self.layout_ready.emit(positions, kind)
         if kind == "umap" and self._store is not None:
             self.jobs.submit("save-layout", jobs.save_layout, self._store, self.workspace.table.ids,
-                             self.state.weight_map, positions)
+                             self.layout_weights(), positions, self.state.layout)
 
     def _read_cached_layout(self) -> np.ndarray | None:
         """The last UMAP map of this table and weights, so a reopen shows it at once."""
@@ -243,7 +264,7 @@ class AppModel:
         data = self._store.read_npz(jobs.LAYOUT_FILE)
         table = self.workspace.table
         if (data is None or str(data.get("ids_digest")) != jobs.ids_digest(table.ids)
-                or str(data.get("weights")) != jobs.weights_key(self.state.weight_map)):
+                or str(data.get("weights")) != jobs.weights_key(self.layout_weights(), self.state.layout)):
             return None
         positions = np.asarray(data["positions"], np.float32)
         return positions if positions.shape == (table.n_items, 2) else None

@@ -18,6 +18,15 @@ from psygnal import evented
 COLOUR_MODALITIES = "modalities"
 COLOUR_MATCH = "match"
 META_PREFIX = "meta:"
+COLOUR_TAGS = "tags"
+#: Continuous colourings: "value:rank" / "value:score" (the map's pair) or "value:<column key>".
+VALUE_PREFIX = "value:"
+
+#: The map's layout: from the fused vectors, or from one modality alone.
+SOURCE_FUSED = "fused"
+LAYOUTS = ("umap", "pca")
+#: (layout, UMAP n_neighbors, UMAP min_dist)
+DEFAULT_LAYOUT = ("umap", 15, 0.1)
 
 MAP_ITEMS = "items"  # one point per item (fused)
 MAP_MODALITIES = "modalities"  # one point per item and modality, joined by lines
@@ -39,6 +48,16 @@ class ViewState:
     map_mode: str = MAP_ITEMS
     highlight: tuple[int, ...] = ()
     k: int = 10
+    #: (query, target) of the map's pair colourings (match correctness, partner rank, score).
+    match_pair: tuple[str, ...] = ()
+    #: The list the Matches panel shows below its grid, e.g. "audio→image" ("": its default).
+    match_list: str = ""
+    #: Tags the user gave items: ((name, rows), ...), rows ascending.
+    tags: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: Rows the map leaves out ("show only the selection" / "hide the selection").
+    hidden: tuple[int, ...] = ()
+    map_source: str = SOURCE_FUSED
+    layout: tuple = DEFAULT_LAYOUT
 
     # -- conveniences -------------------------------------------------------------------------
     @property
@@ -50,12 +69,38 @@ class ViewState:
         w[modality] = float(value)
         self.weights = tuple(sorted(w.items()))
 
-    def reset(self, modalities: list[str]) -> None:
-        """Defaults for a newly opened table: equal weights, nothing selected."""
+    @property
+    def tag_map(self) -> dict[str, tuple[int, ...]]:
+        return dict(self.tags)
+
+    def tag_rows(self, name: str, rows, on: bool = True) -> None:
+        """Give ``rows`` the tag ``name`` (or take it away); a tag with no rows left is gone."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a tag needs a name")
+        tags = self.tag_map
+        have = set(tags.get(name, ()))
+        have = have | {int(r) for r in rows} if on else have - {int(r) for r in rows}
+        if have:
+            tags[name] = tuple(sorted(have))
+        else:
+            tags.pop(name, None)
+        self.tags = tuple(tags.items())
+
+    def reset(self, modalities: list[str], pairs=()) -> None:
+        """Defaults for a newly opened table: equal weights, nothing selected, and the map's
+        pair kept when it is among ``pairs`` (the pairs that can be aligned), else the first."""
         self.current = -1
         self.selection = ()
         self.highlight = ()
+        self.hidden = ()
+        self.tags = ()
         self.weights = tuple((m, 1.0) for m in modalities)
+        if self.map_source != SOURCE_FUSED and self.map_source not in modalities:
+            self.map_source = SOURCE_FUSED
+        pairs = [tuple(p) for p in pairs]
+        if tuple(self.match_pair) not in pairs:
+            self.match_pair = pairs[0] if pairs else ()
 
     # -- sessions (saved with the dataset) -------------------------------------------------------
     def to_session(self, ids) -> dict:
@@ -64,7 +109,12 @@ class ViewState:
         data["weights"] = dict(self.weights)
         data["current"] = str(ids[self.current]) if 0 <= self.current < len(ids) else None
         data["selection"] = [str(ids[i]) for i in self.selection if 0 <= i < len(ids)]
+        data["match_pair"] = list(self.match_pair)
+        data["tags"] = {name: [str(ids[i]) for i in rows if 0 <= i < len(ids)]
+                        for name, rows in self.tags}
+        data["layout"] = list(self.layout)
         data.pop("highlight")
+        data.pop("hidden")  # a passing view: a reopened map shows every item
         return data
 
     def apply_session(self, data: dict | None, index_of) -> None:
@@ -99,9 +149,34 @@ class ViewState:
             self.map_mode = data["map_mode"]
         if isinstance(data.get("k"), int) and 1 <= data["k"] <= 1000:
             self.k = data["k"]
+        pair = data.get("match_pair")
+        known = self.weight_map
+        if (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]
+                and all(m in known for m in pair)):
+            self.match_pair = (str(pair[0]), str(pair[1]))
+        if isinstance(data.get("match_list"), str):
+            self.match_list = data["match_list"]
+        tags = data.get("tags")
+        if isinstance(tags, dict):
+            restored = ((str(k), tuple(sorted(set(rows(v))))) for k, v in tags.items()
+                        if str(k).strip() and isinstance(v, list))
+            self.tags = tuple((k, r) for k, r in restored if r)
+        if data.get("map_source") in (SOURCE_FUSED, *known):
+            self.map_source = data["map_source"]
+        layout = data.get("layout")
+        if _is_layout(layout):
+            self.layout = (layout[0], int(layout[1]), float(layout[2]))
         self.selection = rows(data.get("selection"))
         current = rows([data["current"]] if isinstance(data.get("current"), str) else [])
         self.current = current[0] if current else -1
+
+
+def _is_layout(v) -> bool:
+    try:
+        return (len(v) == 3 and v[0] in LAYOUTS and 2 <= int(v[1]) <= 200
+                and 0.0 <= float(v[2]) <= 1.0)
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_weight(v) -> bool:

@@ -39,6 +39,28 @@ modalities are mapped into the first one's space (directly where they share it, 
 and text do, otherwise by a ridge regression on the paired items). Short lines: the item's
 modalities agree. Long lines: they disagree, or the encoders do not share a space.</p>
 
+<p><b>Partner rank</b> and <b>pair score</b> colour every item on a scale (a colour bar in the
+key) for the pair chosen beside the colour: its partner rank is where its own target ranks
+among all targets for its query (1 is best), its pair score how similar its two media are.
+<b>Map of</b> lays the map out from one modality alone; <b>Layout</b> switches UMAP and PCA and
+sets UMAP's neighbours and minimum distance (the map re-lays out from where it is).
+<b>Map neighbours shared</b> (Fusion panel) says how many of each item's map neighbours each
+modality alone would also give; when one modality drives the map it offers to halve its weight.</p>
+
+<h3>The item table</h3>
+<p>The <b>Items</b> panel lists every item: thumbnail, id, metadata, modalities, tags, and per
+modality pair the partner rank and pair score (right-click a header for more columns; click
+one to sort). A click opens the item everywhere; Ctrl-click adds or removes, Shift-click takes
+a range, Ctrl+A takes every row shown. <b>Filter</b> keeps the rows that pass, e.g.
+<code>partner_rank &gt; 10</code>, <code>label == "3" and not tagged "checked"</code>,
+<code>missing audio</code>, <code>id contains "cat"</code>, <code>label in ("1", "7")</code>,
+<code>selected</code>; <code>partner_rank</code> and <code>pair_score</code> follow the map's
+pair, and each pair has its own (<code>rank_audio_image</code>). <b>Find</b> (Ctrl+F) looks for
+the words you type in ids, file names and metadata and lights the hits on the map; search by
+meaning is the Text query (Ctrl+Shift+F). Under the table: the selection count, tags (saved
+with the session, a colour and a filter), and <b>More</b>: keep the selection alone on the map
+or hide it, copy or export its ids, export the table.</p>
+
 <h3>The match lists</h3>
 <p>Select an item (click a point, or a row in a list; arrow keys walk a list).</p>
 <ul>

@@ -137,14 +137,14 @@ class MapInteractionMixin:
 
     def _on_top_job_returned(self, value) -> None:
         row, matches = value
-        if row != self.state.current:
+        if row != self.state.current or self.match_pair is None:
             return
         q, t = self.match_pair
         if matches.note:
             note = f"Current: {matches.note}"
         elif matches.partner_rank is not None:
-            note = (f"Current item: its own {t} ranks #{matches.partner_rank} among its "
-                    f"{q} → {t} matches (◇ = top {len(matches.rows)})")
+            note = (f"Current: its own {t} is #{matches.partner_rank} of its {q} → {t} "
+                    f"matches (◇ top {len(matches.rows)})")
         else:
             note = ""
         self._top = (row, np.asarray(matches.rows, np.int64), note)

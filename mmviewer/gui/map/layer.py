@@ -59,6 +59,7 @@ class MapLayer(QObject):
         self.target = np.empty((0, 2), np.float32)
         self.index = PointIndex(self.target, tree=False)
         self.segments = np.empty((0, 2), np.int64)
+        self.hidden: np.ndarray | None = None  # (P,) bool per point, None: every point shown
         self.lines_note = ""
         self.curve = None
         if lines:
@@ -90,7 +91,7 @@ class MapLayer(QObject):
     def clear(self) -> None:
         self._job.cancel()
         self._anim.stop()
-        self.rows = self.which = None
+        self.rows = self.which = self.hidden = None
         self.target = np.empty((0, 2), np.float32)
         self.index = PointIndex(self.target, tree=False)
         self.segments = np.empty((0, 2), np.int64)
@@ -110,6 +111,7 @@ class MapLayer(QObject):
                 and _same(rows, self.rows) and _same(which, self.which))
         if not same:
             self._anim.stop()
+            self.hidden = None  # new points: the owner applies its hidden rows again
             self.rows = None if rows is None else np.asarray(rows, np.int64)
             self.which = None if which is None else np.asarray(which, np.int64)
             if self.rows is not None and self.which is not None:
@@ -179,6 +181,14 @@ class MapLayer(QObject):
             self._anim.stop()
             self._on_anim_finished()
 
+    def set_hidden(self, hidden_rows: np.ndarray | None) -> None:
+        """Leave out the points of rows flagged in ``hidden_rows`` ((N,) bool per table row)."""
+        if not self.n_points:
+            self.hidden = None
+            return
+        self.hidden = None if hidden_rows is None else self.per_point(hidden_rows)
+        self.item.set_hidden(self.hidden)
+
     # -- hit testing ---------------------------------------------------------------------------
     def displayed(self) -> np.ndarray:
         """(N, 2) positions as drawn now (mid-glide ones during a glide)."""
@@ -193,14 +203,24 @@ class MapLayer(QObject):
         return PointIndex(self.displayed(), tree=False) if self.gliding else self.index
 
     def nearest(self, x: float, y: float, max_dist: float = np.inf) -> int:
-        """The point nearest (x, y) within ``max_dist`` (data units), or -1."""
-        return self._live_index().nearest(x, y, max_dist)
+        """The shown point nearest (x, y) within ``max_dist`` (data units), or -1."""
+        point = self._live_index().nearest(x, y, max_dist)
+        if point < 0 or self.hidden is None or not self.hidden[point]:
+            return point
+        pos = self.displayed().astype(np.float64)  # a hidden point is nearer: scan the shown
+        d2 = (pos[:, 0] - x) ** 2 + (pos[:, 1] - y) ** 2
+        d2[self.hidden | ~np.isfinite(d2)] = np.inf
+        best = int(np.argmin(d2))
+        return best if d2[best] <= max_dist ** 2 else -1
+
+    def _shown(self, points: np.ndarray) -> np.ndarray:
+        return points if self.hidden is None else points[~self.hidden[points]]
 
     def in_rect(self, x0, y0, x1, y1) -> np.ndarray:
-        return self._live_index().in_rect(x0, y0, x1, y1)
+        return self._shown(self._live_index().in_rect(x0, y0, x1, y1))
 
     def in_polygon(self, polygon) -> np.ndarray:
-        return self._live_index().in_polygon(polygon)
+        return self._shown(self._live_index().in_polygon(polygon))
 
     def row_of(self, point: int) -> int:
         if point < 0:

@@ -12,13 +12,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from mmviewer.gui.map.renderer import _draw_symbol
 
 MARGIN = 8
 CARD_WIDTH = 260
 LEGEND_WIDTH = 230
+#: The legend takes at most this share of the plot's width (and its rows scroll beyond ~half
+#: its height), so a small window still shows the map.
+MAX_SHARE = 0.38
 
 
 def swatch(rgb, symbol: int = 0, size: int = 14) -> QIcon:
@@ -44,8 +47,30 @@ def _frame_style(widget: QWidget) -> None:
         " QToolButton { padding: 0px 2px; border: none; text-align: left; }")
 
 
+class ColourBar(QLabel):
+    """A horizontal ramp of a continuous colouring with its low and high ends written under it."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setMinimumWidth(120)
+
+    def set_ramp(self, colours, low: float, high: float, log: bool, width: int = 180) -> None:
+        img = QImage(len(colours), 1, QImage.Format.Format_RGB32)
+        for i, rgb in enumerate(colours):
+            img.setPixelColor(i, 0, QColor.fromRgbF(*[float(v) for v in rgb[:3]]))
+        self.setPixmap(QPixmap.fromImage(img.scaled(width, 12)))
+        scale = " (log scale)" if log else ""
+        self.setToolTip(f"From {_num(low)} (left) to {_num(high)} (right){scale}; grey: no value")
+
+
+def _num(v: float) -> str:
+    return "–" if v != v else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 class MapLegend(QFrame):
-    """Colour key in the plot's top-right corner; clicking an entry emits its index."""
+    """Colour key in the plot's top-right corner; clicking an entry emits its index, clicking
+    the title folds the key to its title. It never takes more than MAX_SHARE of the plot's
+    width or height: long keys scroll."""
 
     entry_clicked = Signal(int)
 
@@ -56,39 +81,70 @@ class MapLegend(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(1)
-        self.title = QLabel(self)
+        self.title = QToolButton(self)
+        self.title.setAutoRaise(True)
+        self.title.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.note = QLabel(self)
+        self.title.setToolTip("Click to fold or unfold the colour key")
+        self.title.clicked.connect(self._on_title_clicked)
+        self.body = QWidget(self)
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(1)
+        self.note = QLabel(self.body)
         self.note.setEnabled(False)  # greyed, smaller emphasis
-        layout.addWidget(self.title)
-        layout.addWidget(self.note)
-        self._rows = QVBoxLayout()
+        self.note.setWordWrap(True)
+        self.bar = ColourBar(self.body)
+        self.bar_ends = QLabel(self.body)
+        self.bar_ends.setEnabled(False)
+        self.rows_box = QWidget()
+        self._rows = QVBoxLayout(self.rows_box)
+        self._rows.setContentsMargins(0, 0, 0, 0)
         self._rows.setSpacing(0)
-        layout.addLayout(self._rows)
-        self.extra = QLabel(self)
+        self.scroll = QScrollArea(self.body)
+        self.scroll.setWidget(self.rows_box)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        self.extra = QLabel(self.body)
         self.extra.setEnabled(False)
         self.extra.setWordWrap(True)
-        self.extra.setMaximumWidth(LEGEND_WIDTH)
-        layout.addWidget(self.extra)
+        for w in (self.note, self.bar, self.bar_ends, self.scroll, self.extra):
+            body.addWidget(w)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
         self.buttons: list[QToolButton] = []
-        self._symbols: list[QToolButton] = []
+        self._title = ""
 
-    def set_entries(self, title: str, labels, colours, counts=None, note: str = "") -> None:
+    def set_entries(self, title: str, labels, colours, counts=None, note: str = "",
+                    bar=None) -> None:
+        """``bar``: (low, high, log) of a continuous colouring whose first colours are its ramp
+        (entries with an empty label are ramp steps, not listed)."""
         for b in self.buttons:
             self._rows.removeWidget(b)
             b.hide()
             b.deleteLater()
         self.buttons = []
-        self.title.setText(title)
+        self._title = title
+        self._show_title()
         self.note.setText(note)
         self.note.setVisible(bool(note))
+        ramp = [rgb for label, rgb in zip(labels, colours, strict=True) if not label]
+        self.bar.setVisible(bar is not None and bool(ramp))
+        self.bar_ends.setVisible(bar is not None and bool(ramp))
+        if bar is not None and ramp:
+            low, high, log = bar
+            self.bar.set_ramp(ramp, low, high, log)
+            self.bar_ends.setText(f"{_num(low)}{' ' * 6}→{' ' * 6}{_num(high)}"
+                                  + ("   (log)" if log else ""))
         for k, (label, rgb) in enumerate(zip(labels, colours, strict=True)):
-            if counts is not None and counts[k] == 0:
-                continue  # e.g. "not yet computed" once everything is
+            if not label or (counts is not None and counts[k] == 0):
+                continue  # a ramp step; or e.g. "not yet computed" once everything is
             text = label if counts is None else f"{label}  ({int(counts[k]):,})"
-            b = QToolButton(self)
+            b = QToolButton(self.rows_box)
             b.setAutoRaise(True)
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.setIcon(swatch(rgb))
@@ -99,6 +155,7 @@ class MapLegend(QFrame):
             self._rows.addWidget(b)
             b.show()  # children added to a visible widget are shown only later otherwise
             self.buttons.append(b)
+        self.scroll.setVisible(bool(self.buttons))
         self.reposition()
 
     def set_extra(self, text: str) -> None:
@@ -106,13 +163,33 @@ class MapLegend(QFrame):
         self.extra.setVisible(bool(text))
         self.reposition()
 
+    def _show_title(self) -> None:
+        arrow = "▸" if self.body.isHidden() else "▾"
+        self.title.setText(f"{arrow} {self._title}".replace("&", "&&"))
+
+    def _on_title_clicked(self) -> None:
+        self.body.setVisible(self.body.isHidden())
+        self._show_title()
+        self.reposition()
+
     def reposition(self) -> None:
         parent = self.parentWidget()
-        self.layout().activate()
-        self.adjustSize()
         if parent is None:
             return
-        self.resize(self.sizeHint().boundedTo(parent.size() - QSize(2 * MARGIN, 2 * MARGIN)))
+        width = max(170, min(LEGEND_WIDTH, int(MAX_SHARE * parent.width())))
+        for label in (self.note, self.extra):
+            label.setMaximumWidth(width - 16)
+        self.rows_box.adjustSize()
+        rows = self.rows_box.sizeHint()
+        height = min(rows.height(), max(60, int(0.45 * parent.height())))
+        scrolls = height < rows.height()
+        bar = self.scroll.verticalScrollBar().sizeHint().width() if scrolls else 0
+        self.scroll.setFixedHeight(height)
+        self.scroll.setMinimumWidth(min(rows.width() + bar, width - 16))
+        self.layout().activate()
+        hint = self.sizeHint()
+        self.resize(min(hint.width(), width), min(hint.height(), int(MAX_SHARE * parent.height())
+                                                  + 80))
         self.move(parent.width() - self.width() - MARGIN, MARGIN)
         self.raise_()
 
@@ -175,18 +252,27 @@ class HoverCard(QFrame):
         self.hide()
 
 
+class MarkerItem(pg.ScatterPlotItem):
+    """A few marker symbols that only show. pyqtgraph's ScatterPlotItem accepts a left click on
+    its own points, so a point a person rested on (its hover ring drawn) or the current item or a
+    partner (ringed) swallowed the click that should select it; markers pass clicks on."""
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph override)
+        ev.ignore()
+
+
 class Markers:
     """The current item's ring, its partners / top matches and the links between them."""
 
     def __init__(self, view_box, accent=(20, 20, 20)):
-        self.halo = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen("w", width=4),
+        self.halo = MarkerItem(size=24, symbol="o", pen=pg.mkPen("w", width=4),
                                        brush=None, pxMode=True)
-        self.ring = pg.ScatterPlotItem(size=24, symbol="o", pen=pg.mkPen(accent, width=2),
+        self.ring = MarkerItem(size=24, symbol="o", pen=pg.mkPen(accent, width=2),
                                        brush=None, pxMode=True)
-        self.partners = pg.ScatterPlotItem(size=15, symbol="d", brush=None, pxMode=True,
+        self.partners = MarkerItem(size=15, symbol="d", brush=None, pxMode=True,
                                            pen=pg.mkPen((230, 120, 0), width=2))
         self.links = pg.PlotCurveItem(pen=pg.mkPen((230, 120, 0), width=2), connect="pairs")
-        self.hover = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen(accent, width=1),
+        self.hover = MarkerItem(size=16, symbol="o", pen=pg.mkPen(accent, width=1),
                                         brush=None, pxMode=True)
         for z, item in enumerate((self.links, self.partners, self.halo, self.ring, self.hover)):
             item.setZValue(10 + z)

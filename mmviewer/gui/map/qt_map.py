@@ -17,15 +17,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.app.state import (
     COLOUR_MATCH,
-    COLOUR_MODALITIES,
-    MAP_ITEMS,
+    COLOUR_TAGS,
     MAP_MODALITIES,
-    META_PREFIX,
+    VALUE_PREFIX,
     Notice,
 )
 from mmviewer.gui.map.export import export_plot
@@ -33,17 +32,20 @@ from mmviewer.gui.map.interaction import MapInteractionMixin
 from mmviewer.gui.map.layer import MapLayer
 from mmviewer.gui.map.overlays import HoverCard, MapLegend, Markers
 from mmviewer.gui.map.styling import MapStylingMixin
-from mmviewer.gui.map.toolbar import MapToolbar
+from mmviewer.gui.map.toolbar import MapControlsMixin, MapToolbar
 from mmviewer.gui.map.viewbox import MapViewBox
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
+from mmviewer.gui.table.selection import SelectionActions, count_text
 
 HIT_PX = 10  # hover/click reach in screen pixels
 SYNC_LIMIT = 20_000  # colourings of bigger tables run in a worker
 SELECT_SYNC_LIMIT = 200_000  # lasso over bigger layers runs in a worker
 TOP_MATCHES = 5
+#: Colourings that show one modality pair (the pair combo is enabled for them).
+PAIR_COLOURINGS = (COLOUR_MATCH, VALUE_PREFIX + "rank", VALUE_PREFIX + "score")
 
 
-class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
+class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
     """The map panel. Public API: signals below, :meth:`row_at`, :meth:`hover_at`,
     :meth:`select_in_rect`, :meth:`select_in_polygon`, :meth:`clear_selection`,
     :meth:`set_tool`, :meth:`set_match_pair`, :meth:`set_point_scale`, :meth:`reset_view`,
@@ -60,7 +62,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.state, self.model = state, model
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.colouring: mc.Colouring | None = None
-        self.match_pair: tuple[str, str] | None = None
         self.hovered_row = -1
         self.sync_limit = SYNC_LIMIT
         self.top_k = TOP_MATCHES
@@ -70,6 +71,9 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self._hover_scene_pos = None
 
         self.toolbar = MapToolbar(self)
+        self.selection_actions = SelectionActions(state, model, self)
+        self.toolbar.selection_button.setMenu(self.selection_actions.menu(self))
+        self.toolbar.show_selection_count(count_text(len(state.selection)))
         self.view_box = MapViewBox(enableMenu=True)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.hideAxis("left")
@@ -108,6 +112,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         ev.colour_by.connect(self._on_state_colour_by)
         ev.map_mode.connect(self._on_state_map_mode)
         ev.method.connect(self._on_state_method)
+        ev.match_pair.connect(self._on_state_match_pair)
         c.table_ready.connect(self._on_model_table_ready)
         c.layout_ready.connect(self._on_model_layout_ready)
         c.modality_layout_ready.connect(self._on_model_modality_layout_ready)
@@ -129,6 +134,16 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         tb.export_action.triggered.connect(self._on_toolbar_export)
         tb.legend_action.toggled.connect(self._on_toolbar_legend_toggled)
         tb.size_spin.valueChanged.connect(self.set_point_scale)
+        tb.source_combo.currentIndexChanged.connect(self._on_toolbar_layout_changed)
+        tb.layout_combo.currentIndexChanged.connect(self._on_toolbar_layout_changed)
+        tb.neighbours_spin.valueChanged.connect(self._on_toolbar_layout_changed)
+        tb.min_dist_spin.valueChanged.connect(self._on_toolbar_layout_changed)
+        ev.map_source.connect(self._on_state_layout)
+        ev.layout.connect(self._on_state_layout)
+        ev.tags.connect(self._on_state_tags)
+        ev.hidden.connect(self._on_state_hidden)
+        c.items.values_changed.connect(self._on_items_values_changed)
+        c.items.frame_changed.connect(self._on_items_frame_changed)
         for w in (self.plot, self.plot.viewport()):
             w.installEventFilter(self)
 
@@ -208,13 +223,15 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.view_box.cancel_drag()
         self.state.selection = ()
 
+    @property
+    def match_pair(self) -> tuple[str, str] | None:
+        """``state.match_pair`` when this table can align it, else None."""
+        pair = tuple(self.state.match_pair)
+        return pair if pair in self._pairs else None
+
     def set_match_pair(self, query: str, target: str) -> None:
         """The modality pair of the match-correctness colouring and the current item's matches."""
-        self.match_pair = (query, target)
-        self.toolbar.set_pairs(self._pairs, self.match_pair)
-        self._request_top_matches()
-        if self.state.colour_by == COLOUR_MATCH:
-            self._recolour()
+        self.state.match_pair = (query, target)
 
     def export_image(self, path, width: int | None = None) -> Path:
         """Write the map as PNG (or another raster format by suffix) or SVG.
@@ -238,15 +255,15 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.markers.clear()
         t = self.model.workspace.table
         self._pairs = mc.modality_pairs(t)
-        pair = self.match_pair if self.match_pair in self._pairs else None
-        self.match_pair = pair or (self._pairs[0] if self._pairs else None)
         self.toolbar.set_pairs(self._pairs, self.match_pair)
-        options = [("Modalities present", COLOUR_MODALITIES), ("Match correctness", COLOUR_MATCH)]
-        options += [(f"{col}", META_PREFIX + col) for col in t.metadata]
-        self.toolbar.set_colour_options(options, self.state.colour_by)
-        self.toolbar.pair_action.setVisible(self.state.colour_by == COLOUR_MATCH)
+        self.toolbar.set_colour_options(self._colour_options(), self.state.colour_by)
+        self.toolbar.pair_combo.setEnabled(self.state.colour_by in PAIR_COLOURINGS)
+        self.toolbar.set_sources(t.modalities, self.state.map_source)
+        self.toolbar.show_layout(self.state.layout)
+        self._on_state_hidden(self.state.hidden)
         self.view_box.enableAutoRange()
         self._recolour()
+        self._request_top_matches()  # a restored current item gets its partners drawn
 
     def _on_model_layout_ready(self, positions, kind: str) -> None:
         ws = self.model.workspace
@@ -277,24 +294,51 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self._request_top_matches()
         self._update_markers()
 
-    def _on_state_selection(self, _rows) -> None:
+    def _on_state_selection(self, rows) -> None:
         self._restyle()
+        self.toolbar.show_selection_count(count_text(len(rows)))
 
     def _on_state_highlight(self, _rows) -> None:
         self._restyle()
 
     def _on_state_colour_by(self, value: str) -> None:
         self.toolbar.show_colour(value)
-        self.toolbar.pair_action.setVisible(value == COLOUR_MATCH)
-        self._recolour()
+        self.toolbar.pair_combo.setEnabled(value in PAIR_COLOURINGS)
+        if not self.model.applying_table:  # else table_ready recolours the new table
+            self._recolour()
+
+    def _on_state_match_pair(self, _pair) -> None:
+        if self.model.applying_table:
+            return
+        self.toolbar.set_pairs(self._pairs, self.match_pair)
+        self._request_top_matches()
+        if self.state.colour_by == COLOUR_MATCH:
+            self._recolour()
 
     def _on_state_map_mode(self, _mode) -> None:
         self._apply_mode()
 
     def _on_state_method(self, _method) -> None:
-        if self.state.colour_by == COLOUR_MATCH:
+        if self.model.applying_table:
+            return
+        if self.state.colour_by in PAIR_COLOURINGS:
             self._recolour()
         self._request_top_matches()
+
+    def _on_state_tags(self, _tags) -> None:
+        if self.state.colour_by == COLOUR_TAGS and not self.model.applying_table:
+            self._recolour()
+
+    def _on_state_hidden(self, _rows) -> None:
+        hidden = self._hidden_rows()
+        for layer in (self.items, self.modality_points):
+            layer.set_hidden(hidden)
+        if hidden is not None and self.hovered_row >= 0 and hidden[self.hovered_row]:
+            self._clear_hover()
+
+    def _on_items_values_changed(self, _done: bool) -> None:
+        if self.state.colour_by.startswith(VALUE_PREFIX):
+            self._recolour()
 
     def _apply_mode(self) -> None:
         lines = self.state.map_mode == MAP_MODALITIES
@@ -309,32 +353,6 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         if self.layer.n_points:
             self.reset_view()
 
-    # -- toolbar and jobs ------------------------------------------------------------------------
-    def _on_toolbar_colour_changed(self, index: int) -> None:
-        value = self.toolbar.colour_combo.itemData(index)
-        if value:
-            self.state.colour_by = value
-
-    def _on_toolbar_pair_changed(self, index: int) -> None:
-        pair = self.toolbar.pair_combo.itemData(index)
-        if pair and tuple(pair) != self.match_pair:
-            self.set_match_pair(*pair)
-
-    def _on_toolbar_lines_toggled(self, on: bool) -> None:
-        self.state.map_mode = MAP_MODALITIES if on else MAP_ITEMS
-
-    def _on_toolbar_legend_toggled(self, _on: bool) -> None:
-        self._show_colouring()
-
-    def _on_toolbar_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export map", "map.png",
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path:
-            try:
-                self.export_image(path)
-            except Exception as err:  # a failed export is a message, not a crash
-                self.model.notice.emit(Notice(f"Could not export the map: {err}", "error",
-                                                   path=path))
-
+    # -- jobs ------------------------------------------------------------------------------------
     def _on_job_failed(self, err) -> None:
         self.model.notice.emit(Notice(f"Map: {err}", "warning"))

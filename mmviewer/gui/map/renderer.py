@@ -68,6 +68,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._colours = np.array([[0.3, 0.45, 0.7]])
         self._variant: np.ndarray | None = None
         self._symbols: np.ndarray | None = None
+        self._hidden: np.ndarray | None = None  # (N,) bool: points left out of the picture
         self._background, self._accent = (1.0, 1.0, 1.0), (0.1, 0.1, 0.1)
         self._table = None
         self._perm = np.empty(0, np.int64)
@@ -92,7 +93,7 @@ class PointCloudItem(pg.GraphicsObject):
         if len(x) != len(self._x):
             self._perm = np.random.default_rng(len(x)).permutation(len(x))
             self._colour_index = np.zeros(len(x), np.int32)
-            self._variant = self._symbols = None
+            self._variant = self._symbols = self._hidden = None
             self._order = None
             self._ordered.clear()
             self._style_version += 1
@@ -145,6 +146,17 @@ class PointCloudItem(pg.GraphicsObject):
         self._ordered.clear()
         self._changed(style=True)
 
+    def set_hidden(self, hidden) -> None:
+        """(N,) bool of points not to draw ("show only the selection"), or None for all."""
+        if hidden is not None:
+            hidden = np.asarray(hidden, bool)
+            if len(hidden) != len(self._x):
+                raise ValueError(f"{len(hidden)} hidden flags for {len(self._x)} points")
+        self._hidden = hidden
+        self._order = None
+        self._ordered.clear()
+        self._changed(style=True)
+
     def set_symbols(self, symbols) -> None:
         """Per-point symbol index into ``map_raster.SYMBOLS`` ("o", "s", "t", "d"), or None."""
         self._symbols = None if symbols is None else np.asarray(symbols, np.intp)
@@ -175,6 +187,8 @@ class PointCloudItem(pg.GraphicsObject):
             else:
                 vp = v[self._perm]
                 self._order = np.concatenate([self._perm[vp == k] for k in range(N_VARIANTS)])
+            if self._hidden is not None:
+                self._order = self._order[~self._hidden[self._order]]
         arr = self._ordered.get(name)
         if arr is None:
             o = self._order

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTreeWidge
 
 from mmviewer.core.app.runner import each
 
-ICON = 40
+ICON = 32
+#: A list always shows at least this many rows (the panel scrolls rather than squash it).
+MIN_ROWS = 3
 PARTNER_MARK = "✓ partner"
 PARTNER_BRUSH = QBrush(QColor(60, 180, 75, 80))
 ROW_ROLE = Qt.ItemDataRole.UserRole
@@ -75,19 +77,22 @@ class MatchListView(QTreeWidget):
     row_chosen = Signal(int)  # clicked or Enter
     row_focused = Signal(int)  # the keyboard/mouse cursor moved onto a row
 
-    def __init__(self, model, thumbnails, durations: AudioDurations, parent=None):
+    def __init__(self, model, thumbnails, durations: AudioDurations, parent=None,
+                 min_rows: int = MIN_ROWS):
         super().__init__(parent)
         self.model = model
         self.thumbnails = thumbnails
         self.durations = durations
         self.kind = "item"
         self._items: dict[int, QTreeWidgetItem] = {}
+        self._query_row = -1
         self.setColumnCount(4)
         self.setHeaderLabels(["#", "match", "score", ""])
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setAllColumnsShowFocus(True)
         self.setIconSize(QSize(ICON, ICON))
+        self.setMinimumHeight(self.header().sizeHint().height() + min_rows * (ICON + 4) + 4)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setToolTip("Ranked matches, best first; the true partner is marked ✓. Click or press "
@@ -141,6 +146,9 @@ class MatchListView(QTreeWidget):
             self._items[row] = item
             self.addTopLevelItem(item)
         self.blockSignals(False)
+        if matches.query_row != self._query_row:  # another item: its list starts at #1
+            self._query_row = matches.query_row
+            self.scrollToTop()
         if kind == "audio":
             self.durations.request(self._items)
 

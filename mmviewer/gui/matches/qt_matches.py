@@ -70,11 +70,11 @@ class QtMatches(QWidget):
         self.similar_header = QLabel("Similar items")
         self.similar_header.setToolTip("Items most similar to the current one under the fused "
                                        "similarity (the weight sliders); updates live while you drag.")
-        self.similar_view = MatchListView(model, self.thumbnails, self.durations)
+        self.similar_view = MatchListView(model, self.thumbnails, self.durations, min_rows=2)
         self.grid_box = QWidget()
         self.grid = QGridLayout(self.grid_box)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(2)
+        self.grid.setSpacing(1)
         self.grid_box.setStyleSheet(
             "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
             " font-weight: bold; border-radius: 3px; }")
@@ -98,8 +98,7 @@ class QtMatches(QWidget):
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        caption = QLabel("<b>Cross-modal matches</b> — rows: query, columns: target; "
-                         "#n = rank of the true partner")
+        caption = QLabel("<b>Cross-modal</b> · #n: rank of the true partner")
         caption.setWordWrap(True)
         caption.setToolTip("Click a cell to show that list. 'fused' ranks each target by the "
                            "weighted mean over this item's modalities.")
@@ -118,6 +117,7 @@ class QtMatches(QWidget):
         state.events.method.connect(self._on_state_method)
         state.events.k.connect(self._on_state_k)
         state.events.weights.connect(self._on_state_weights)
+        state.events.match_list.connect(self._on_state_match_list)
         model.table_ready.connect(self._on_model_table_ready)
         model.similar_ready.connect(self._on_model_similar_ready)
         model.matches_ready.connect(self._on_model_matches_ready)
@@ -150,14 +150,15 @@ class QtMatches(QWidget):
                     continue
                 name = list_name(q, tgt)
                 button = QToolButton(text="·", checkable=True, autoRaise=False)
-                button.setMinimumWidth(56)
+                button.setMinimumWidth(48)
                 button.clicked.connect(lambda _=False, n=name: self.show_list(n))
                 self.group.addButton(button)
                 self.grid.addWidget(button, i + 1, j + 1)
                 self.buttons[name] = button
         names = list(self.buttons)
         preferred = list_name("text", "image")
-        self.shown = self.shown if self.shown in names else (preferred if preferred in names else (names or [""])[0])
+        chosen = self.state.match_list  # the user's choice, restored with the session
+        self.shown = next((n for n in (chosen, self.shown, preferred) if n in names), (names or [""])[0])
         if self.shown:
             self.buttons[self.shown].setChecked(True)
         self._describe_buttons()
@@ -185,6 +186,11 @@ class QtMatches(QWidget):
         self.shown = name
         self.buttons[name].setChecked(True)
         self._draw_pair()
+        self.state.match_list = name
+
+    def _on_state_match_list(self, name: str) -> None:
+        if name in self.buttons and name != self.shown and not self.model.applying_table:
+            self.show_list(name)
 
     # -- waiting for the model (it computes the lists when the item, method or k change) ----
     def _on_model_table_ready(self) -> None:
@@ -290,7 +296,7 @@ class QtMatches(QWidget):
     def _draw_similar(self) -> None:
         self.similar_list = self.similar.matches(self.state.weight_map, self.state.k)
         modalities = self._modalities()
-        active = " · ".join(f"{m} {w:g}" for m, w in self.state.weights if m in modalities)
+        active = " · ".join(f"{m} {w:.2f}" for m, w in self.state.weights if m in modalities)
         self.similar_header.setText(f"<b>Similar items</b> — fused ({active})")
         self.similar_view.show_matches(self.similar_list, "item")
 

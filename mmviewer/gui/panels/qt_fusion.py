@@ -98,10 +98,31 @@ class QtFusion(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.reset_button)
 
+        self._explained = (
+            "A share near 100% means the map is in effect that modality's map, e.g. a caption "
+            "column with few distinct strings pulls identical captions together whatever the "
+            "images show.")
+        self.drivers = QLabel("")
+        self.drivers.setWordWrap(True)
+        self.drivers.setToolTip("How many of each item's neighbours on the map each modality "
+                                "alone would also give. " + self._explained)
+        self.down_button = QPushButton("")
+        self.down_button.setToolTip("Halve that modality's weight; the shares are measured again "
+                                    "once the map has been re-laid out")
+        self.down_button.clicked.connect(self._on_down_clicked)
+        self.down_button.hide()
+        self._dominant: str | None = None
+        drivers_box = QGroupBox("Map neighbours shared")
+        drivers_box.setToolTip(self.drivers.toolTip())
+        drivers_layout = QVBoxLayout(drivers_box)
+        drivers_layout.addWidget(self.drivers)
+        drivers_layout.addWidget(self.down_button)
+
         layout = QVBoxLayout(self)
         layout.addWidget(self._weights_box)
         layout.addLayout(buttons)
         layout.addWidget(options)
+        layout.addWidget(drivers_box)
         layout.addStretch(1)
 
         events = self.state.events
@@ -110,6 +131,11 @@ class QtFusion(QWidget):
                        (events.k, self._on_state_k)]
         for signal, slot in connections:
             signal.connect(slot)
+        items = getattr(model, "items", None)
+        if items is not None:
+            connections.append((items.drivers_ready, self._on_items_drivers_ready))
+            items.drivers_ready.connect(self._on_items_drivers_ready)
+            self._on_items_drivers_ready(items.drivers)
         # psygnal holds our bound methods; once the C++ widget is gone they must not fire.
         self.destroyed.connect(lambda *_: _disconnect_all(connections))
         self._on_state_weights(self.state.weights)
@@ -165,7 +191,33 @@ class QtFusion(QWidget):
 
     # -- widgets -> state -------------------------------------------------------------------------
     def _on_slider_value_changed(self, modality: str, value: float) -> None:
-        self.state.set_weight(modality, round(float(value), 4))
+        # the slider shows two decimals: the state (and every list header) holds that value
+        self.state.set_weight(modality, round(float(value), 2))
+
+    def _on_items_drivers_ready(self, shares) -> None:
+        if shares is None or not shares.shares:
+            self.drivers.setText("<i>measured once a dataset is shown</i>")
+            self.down_button.hide()
+            return
+        lines = [f"{m} <b>{100 * v:.0f}%</b>" for m, v in shares.shares.items()]
+        text = " · ".join(lines)
+        self.drivers.setToolTip(
+            f"Of each item's {shares.k} neighbours on the map, the share each modality alone "
+            f"would also give ({shares.sampled:,} items sampled; chance "
+            f"{100 * shares.chance:.1f}%). {self._explained}")
+        self._dominant = shares.dominant
+        if shares.dominant:
+            text += f"<br><b>{shares.dominant.capitalize()} drives the map.</b>"
+            weight = self.state.weight_map.get(shares.dominant, 1.0)
+            self.down_button.setText(f"{shares.dominant.capitalize()} weight → {weight / 2:.2f}")
+        self.down_button.setVisible(bool(shares.dominant))
+        self.drivers.setText(text)
+
+    def _on_down_clicked(self) -> None:
+        if self._dominant:
+            weight = self.state.weight_map.get(self._dominant, 1.0)
+            self.state.set_weight(self._dominant, round(weight / 2, 2))
+            self.down_button.hide()
 
     def _on_reset_clicked(self) -> None:
         self.state.weights = tuple((m, 1.0) for m, _ in self.state.weights)

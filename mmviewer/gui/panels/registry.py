@@ -37,7 +37,11 @@ PANELS = (
     PanelSpec("metrics", "Metrics", "mmviewer.gui.panels.qt_metrics", "QtMetrics", False,
               "How well the modalities line up: held-out retrieval figures per modality pair."),
     PanelSpec("query", "Text query", "mmviewer.gui.panels.qt_query", "QtQuery", True,
-              "Type a description to find the items that match it best (Ctrl+F)."),
+              "Type a description to find the items that match it best, by meaning "
+              "(Ctrl+Shift+F)."),
+    PanelSpec("items", "Items", "mmviewer.gui.table.qt_items", "QtItems", True,
+              "Every item as a row: metadata, modalities, tags, partner ranks and pair scores; "
+              "sort, filter, find (Ctrl+F), tag and export."),
 )
 SPECS = {spec.key: spec for spec in PANELS}
 

@@ -153,7 +153,9 @@ class QtPreview(QWidget):
         else:
             for modality, ref in item.media.items():
                 where = ref.path if ref.path is not None else "inline text (manifest)"
-                lines.append(f"{modality}: <code>{html.escape(str(where))}</code>")
+                # a zero-width space after each "/" lets a long path wrap in a narrow dock
+                where = html.escape(str(where)).replace("/", "/\u200b")
+                lines.append(f"{modality}: <code>{where}</code>")
         return "<br>".join(lines)
 
     def _missing(self, modality: str, no_files: bool) -> None:

@@ -76,3 +76,29 @@ def model(scheduler, drive, tmp_path):
     model.set_table(planted_table(), media_dataset(tmp_path / "data"))
     yield model
     model.shutdown(stop_layouts=False)
+
+
+@pytest.fixture
+def reopen(tmp_path, make, scheduler):
+    """``reopen()``: a new AppModel showing the planted table over one folder dataset whose
+    store keeps the session, as when the app opens the same folder again."""
+    from mmviewer.core.app.model import AppModel
+    from mmviewer.core.app.state import ViewState
+    from mmviewer.core.data.open import open_dataset
+    from tests.planted import planted_table
+
+    folder = tmp_path / "ds"
+    for i in range(30):
+        make.text(folder / f"item{i:02d}.txt", f"text {i}")
+    dataset = open_dataset(folder)
+    models = []
+
+    def open_again():
+        model = AppModel(ViewState(), scheduler=scheduler)
+        model.set_table(planted_table(), dataset)
+        models.append(model)
+        return model
+
+    yield open_again
+    for model in models:
+        model.shutdown(stop_layouts=False)

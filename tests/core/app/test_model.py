@@ -31,10 +31,10 @@ def test_metrics_cover_each_modality_pair(model, drive):
 
 
 def test_a_weight_drag_starts_one_relayout_and_metrics_for_the_last_weights(model, drive, monkeypatch):
-    first = []
+    first = []  # the opening metrics may land before UMAP does (a slow or busy machine)
     model.metrics_ready.connect(first.append)
     drive.wait_for(model.layout_ready, check=lambda p, k: k == "umap")
-    drive.until(lambda: bool(first), 60)  # the table's first metrics (they may come before UMAP)
+    drive.until(lambda: bool(first), 60)
     layouts, metrics = [], []
     real_layout, real_metrics = jobs.layout_job, jobs.metrics_job
     monkeypatch.setattr(jobs, "layout_job", lambda ws, w, *a: layouts.append(dict(w)) or real_layout(ws, w, *a))
@@ -97,26 +97,15 @@ def test_quitting_stops_a_long_metrics_job_from_inside(scheduler, drive):
     assert model.shutdown(timeout_s=5.0, stop_layouts=False)  # every job thread has ended
 
 
-def test_session_round_trip(tmp_path, make, scheduler):
-    from mmviewer.core.data.open import open_dataset
-    from tests.planted import planted_table
-
-    folder = tmp_path / "ds"
-    for i in range(30):
-        make.text(folder / f"item{i:02d}.txt", f"text {i}")
-    ds = open_dataset(folder)
-    model = AppModel(ViewState(), scheduler=scheduler)
-    model.set_table(planted_table(), ds)
+def test_session_round_trip(reopen):
+    model = reopen()
     model.state.current = 7
     model.state.set_weight("audio", 0.25)
     model.state.method = "cca"
     model.save_session()
-    model.shutdown(stop_layouts=False)
-    again = AppModel(ViewState(), scheduler=scheduler)
-    again.set_table(planted_table(), ds)
+    again = reopen()
     assert again.state.current == 7 and again.state.method == "cca"
     assert again.state.weight_map["audio"] == 0.25
-    again.shutdown(stop_layouts=False)
     assert np.isfinite(again.state.weight_map["image"])
 
 

@@ -12,61 +12,11 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent, QPolygonF
 from PySide6.QtWidgets import QApplication
 
-from mmviewer.core.app.model import AppModel
-from mmviewer.core.app.state import ViewState
-from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.core.layout.transform import align_to
 from mmviewer.gui.map.qt_map import QtMap
 from mmviewer.gui.map.renderer import DIM, HIGHLIGHTED, NORMAL, SELECTED
-from mmviewer.gui.qt_jobs import QtScheduler
-from tests.planted import media_dataset, planted_table
-
-
-class StillModel(AppModel):
-    """Runs no layout or metric jobs: the tests emit the layouts themselves."""
-
-    def request_layout(self, cold: bool = False, delay_s: float = 0.0) -> None:
-        pass
-
-    def request_metrics(self, delay_s: float = 0.0) -> None:
-        pass
-
-    def request_modality_layout(self) -> None:
-        pass
-
-
-@pytest.fixture
-def still(qtbot, tmp_path):
-    model = StillModel(ViewState(), scheduler=QtScheduler())
-    model.options = EmbedOptions(use_store=False)
-    model.set_table(planted_table(), media_dataset(tmp_path / "data"))
-    yield model
-    model.shutdown(stop_layouts=False)
-
-
-@pytest.fixture
-def panel(qtbot, still):
-    p = QtMap(still.state, still)
-    qtbot.addWidget(p)
-    p.resize(820, 640)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
-
-
-def grid(n: int = 30, cols: int = 6, step: float = 1.0) -> np.ndarray:
-    i = np.arange(n)
-    return np.column_stack([(i % cols) * step, (i // cols) * step]).astype(np.float32)
-
-
-def show_layout(qtbot, panel, pos, kind="umap"):
-    with qtbot.waitSignal(panel.points_changed, timeout=5000):
-        panel.model.layout_ready.emit(pos, kind)
-
-
-def widget_xy(panel, x, y) -> tuple[int, int]:
-    p = panel.plot.mapFromScene(panel.view_box.mapViewToScene(QPointF(float(x), float(y))))
-    return p.x(), p.y()
+from tests.gui.map.helpers import grid, show_layout, widget_xy
+from tests.planted import planted_table
 
 
 # -- building and drawing --------------------------------------------------------------------------
@@ -271,7 +221,7 @@ def test_colour_by_modalities_and_by_match_correctness(qtbot, panel):
     for row in range(1, 30):
         best = ws.cross_matches(row, "audio", "image", "auto", k=1).rows[0]
         assert index[row] == (0 if best == row else 1), row
-    assert panel.toolbar.pair_action.isVisible() or not panel.isVisible()
+    assert panel.toolbar.pair_combo.isEnabled()
 
 
 # -- line mode and glide --------------------------------------------------------------------------------

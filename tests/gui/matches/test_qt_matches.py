@@ -180,3 +180,15 @@ def test_export_rows_agree_with_the_all_items_export(qtbot, panel, model, tmp_pa
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / "m.parquet").num_rows == table.num_rows
+
+
+def test_a_new_items_lists_start_at_row_one(qtbot, panel):
+    """Issue 13: the list kept the last item's scroll offset, hiding the new item's #1."""
+    panel.show()
+    panel.state.k = 25
+    select(qtbot, panel, 4)
+    view = panel.pair_view
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())  # a person scrolled down
+    assert view.verticalScrollBar().value() > 0
+    select(qtbot, panel, 9)
+    assert view.verticalScrollBar().value() == 0 and panel.similar_view.verticalScrollBar().value() == 0

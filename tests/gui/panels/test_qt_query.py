@@ -47,7 +47,26 @@ def test_enter_runs_the_query_and_highlights_hits(qtbot, panel, model):
     assert 5 in model.state.highlight
     assert panel.results.count() == len(model.state.highlight) >= 1
     assert panel.results.item(0).data(Qt.ItemDataRole.UserRole) == 5
-    assert "hit" in panel.status.text()
+    assert panel.status.text().startswith(f"Lit {panel.results.count()} of 30 items")
+
+
+def test_top_k_and_a_minimum_score_decide_how_many_light_up_and_the_status_says_so(qtbot, panel, model):
+    from tests.gui.people import type_text
+
+    panel.k_spin.setValue(30)
+    with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
+        type_text(panel.edit, "a blue thing", enter=True)
+    assert len(model.state.highlight) == 30 and "every item" in panel.status.text()
+    scores = sorted((float(t.split("·")[1].split()[0]) for t in
+                     (panel.results.item(i).text() for i in range(30))), reverse=True)
+    threshold = round((scores[4] + scores[5]) / 2, 2)  # between the 5th and 6th best
+    with qtbot.waitSignal(panel.results_shown, timeout=WAIT):
+        panel.min_spin.lineEdit().selectAll()
+        type_text(panel.min_spin.lineEdit(), f"{threshold:.2f}", enter=True)
+    lit = sum(s >= threshold for s in scores)
+    assert len(model.state.highlight) == lit == panel.results.count() and 0 < lit < 30
+    assert panel.status.text().startswith(f"Lit {lit} of 30 items")
+    assert f"{30 - lit} of the top 30 score under {threshold:.2f}" in panel.status.text()
 
 
 def test_clicking_a_hit_selects_it_and_clear_resets(qtbot, panel, model):
