@@ -288,6 +288,17 @@ class MainWindow(QMainWindow):
         if path:
             self.exporter.export_map(path, self.panels.get("map"))
 
+    def _on_export_report_triggered(self):
+        from mmviewer.gui.dialogs.share_report import QtShareReportDialog
+
+        if self.model.workspace is None:
+            self.model.notice.emit(Notice("Nothing to export yet: open a dataset first.", "warning"))
+            return None
+        stem = self._dataset_stem()
+        dialog = QtShareReportDialog(self.model, Path(self._start_dir()) / f"{stem}_report.html",
+                                     stem, self.panels.get("map"), self.exporter.last_metrics, self)
+        return self._show_dialog(dialog)
+
     def _on_find_triggered(self) -> None:
         dock = self.docks.get("query")
         if dock is None:

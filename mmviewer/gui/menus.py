@@ -41,6 +41,9 @@ def build_menus(window) -> dict[str, QAction]:
                                   "Write the alignment metrics shown in the Metrics panel (JSON).")
     a["export_map"] = _action(window, "Export m&ap…", window._on_export_map_triggered,
                               "Save the map as an image (PNG) or drawing (SVG).")
+    a["export_report"] = _action(window, "Export report (&HTML)…", window._on_export_report_triggered,
+                                 "One self-contained web page of the map, the metrics and the "
+                                 "matches, to share with people who do not run mmviewer.")
     a["quit"] = _action(window, "&Quit", window.close, "Save the session and quit.",
                         QKeySequence.StandardKey.Quit)
     file_menu = bar.addMenu("&File")
@@ -56,7 +59,7 @@ def build_menus(window) -> dict[str, QAction]:
     file_menu.addSeparator()
     file_menu.addAction(a["report"])
     file_menu.addSeparator()
-    for key in ("export_matches", "export_metrics", "export_map"):
+    for key in ("export_matches", "export_metrics", "export_map", "export_report"):
         file_menu.addAction(a[key])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
