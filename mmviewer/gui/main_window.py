@@ -283,10 +283,18 @@ class MainWindow(QMainWindow):
         if path:
             self.exporter.export_metrics(path, self.panels.get("metrics"))
 
-    def _on_export_map_triggered(self) -> None:
-        path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
-        if path:
-            self.exporter.export_map(path, self.panels.get("map"))
+    def _on_export_map_triggered(self):
+        from mmviewer.gui.dialogs.map_export import QtMapExportDialog
+
+        panel = self.panels.get("map")
+        if self.model.workspace is None or not hasattr(panel, "layer"):
+            path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
+            if path:
+                self.exporter.export_map(path, panel)  # says why it cannot
+            return None
+        dialog = QtMapExportDialog(panel, Path(self._start_dir()) / f"{self._dataset_stem()}_map.png",
+                                   self._dataset_stem(), self)
+        return self._show_dialog(dialog)
 
     def _on_export_report_triggered(self):
         from mmviewer.gui.dialogs.share_report import QtShareReportDialog

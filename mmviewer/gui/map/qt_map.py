@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mmviewer.core.app import colours as mc
 from mmviewer.core.app.state import (
@@ -327,14 +327,12 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self._show_colouring()
 
     def _on_toolbar_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export map", "map.png",
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path:
-            try:
-                self.export_image(path)
-            except Exception as err:  # a failed export is a message, not a crash
-                self.model.notice.emit(Notice(f"Could not export the map: {err}", "error",
-                                                   path=path))
+        from mmviewer.gui.dialogs.map_export import QtMapExportDialog, default_title
+
+        title = default_title(self.model)
+        self._export_dialog = QtMapExportDialog(self, Path(f"{title or 'map'}_map.png").resolve(),
+                                                title, self)
+        self._export_dialog.show()
 
     def _on_job_failed(self, err) -> None:
         self.model.notice.emit(Notice(f"Map: {err}", "warning"))
