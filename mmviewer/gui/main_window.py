@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(self.model, parent=self)
         self.exporter = Exporter(self.model, self)
         self.report_dialog = None
+        self.presentation = None
         self._requested: Path | None = None
         self._dialogs: list = []  # non-modal dialogs kept alive
         self._shown_once = False
@@ -306,6 +307,18 @@ class MainWindow(QMainWindow):
         dialog = QtShareReportDialog(self.model, Path(self._start_dir()) / f"{stem}_report.html",
                                      stem, self.panels.get("map"), self.exporter.last_metrics, self)
         return self._show_dialog(dialog)
+
+    def _on_present_triggered(self):
+        from mmviewer.gui.present.qt_present import QtPresentation
+
+        if self.model.workspace is None:
+            self.model.notice.emit(Notice("Open a dataset first: presentation mode shows its "
+                                          "map and items.", "info"))
+            return None
+        if self.presentation is None:  # one per window, kept: its panels stay connected
+            self.presentation = QtPresentation(self.state, self.model, self.thumbnails, self)
+        self.presentation.present()
+        return self.presentation
 
     def _on_find_triggered(self) -> None:
         dock = self.docks.get("query")

@@ -83,6 +83,10 @@ def build_menus(window) -> dict[str, QAction]:
         view_menu.addAction(toggle)
         a[f"view_{key}"] = toggle
     view_menu.addSeparator()
+    a["present"] = _action(window, "&Presentation mode", window._on_present_triggered,
+                           "The map, the current item and its matches full screen in large "
+                           "type; ← → step through the selection; Esc leaves.", "F11")
+    view_menu.addAction(a["present"])
     a["reset_layout"] = _action(window, "&Reset panel layout", window.reset_layout,
                                 "Put every panel back where it started.")
     view_menu.addAction(a["reset_layout"])
