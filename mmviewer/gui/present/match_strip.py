@@ -115,7 +115,9 @@ class QtMatchStrip(QWidget):
 
     def set_tile_size(self, side: int) -> None:
         self.side = max(64, int(side))
-        self.row_box.setMinimumHeight(self.side + self.side // 4 + 4)
+        tiles = self.side + self.side // 4 + 4
+        self.row_box.setMinimumHeight(tiles)
+        self.setFixedHeight(tiles + self.choice.sizeHint().height() + 16)  # never squeezed
         self._draw()
 
     def show_list(self, name: str) -> None:
@@ -182,7 +184,8 @@ class QtMatchStrip(QWidget):
         if found is None:
             return None, f"no {q} → {t} list"
         rank = f", its own {t} ranks #{found.partner_rank}" if found.partner_rank else ""
-        return found, f"{t} that best match its {q} ({found.method}{rank})"
+        things = {"image": "images", "text": "texts", "audio": "audio clips"}.get(t, t)
+        return found, f"{things} that best match its {q} ({found.method}{rank})"
 
     def _draw(self) -> None:
         for tile in self.tiles:

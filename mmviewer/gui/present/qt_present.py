@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from mmviewer.gui.map.qt_map import QtMap
@@ -49,6 +49,7 @@ class QtPresentation(QWidget):
         self.map = QtMap(state, model, thumbnails)
         self.map.toolbar.hide()
         self.preview = QtPreview(state, model, thumbnails)
+        self.preview.meta.hide()  # file paths are not for an audience; the heading names the item
         self.strip = QtMatchStrip(state, model, thumbnails)
         self.heading = QLabel()
         self.heading.setTextFormat(Qt.TextFormat.RichText)
@@ -102,6 +103,9 @@ class QtPresentation(QWidget):
         """Go full screen on the current item (the first chosen one when there is none)."""
         if self.state.current not in self.rows():
             self.step(0)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:  # also where no window manager honours "full screen"
+            self.setGeometry(screen.geometry())
         self._layout_for_screen()
         self.showFullScreen()
         self.raise_()
@@ -130,8 +134,10 @@ class QtPresentation(QWidget):
             return
         where = f"{rows.index(row) + 1} of {len(rows)}" if row in rows else "not on the list"
         chosen = "selected items" if self.state.selection else "items"
-        self.heading.setText(f"<b>{html.escape(str(ws.table.ids[row]))}</b> &nbsp; <span style='color:gray'>"
-                             f"{where} {chosen}</span>")
+        meta = " · ".join(f"{html.escape(str(k))}: <b>{html.escape(str(v[row]))}</b>"
+                          for k, v in list(ws.table.metadata.items())[:3])
+        self.heading.setText(f"<b>{html.escape(str(ws.table.ids[row]))}</b> &nbsp; {meta} &nbsp; "
+                             f"<span style='color:gray'>{where} {chosen}</span>")
         self.stepped.emit(row)
 
     def _on_state_selection(self, _rows) -> None:
