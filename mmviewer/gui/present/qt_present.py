@@ -14,7 +14,7 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from mmviewer.gui.map.qt_map import QtMap
 from mmviewer.gui.present.match_strip import QtMatchStrip
@@ -55,9 +55,12 @@ class QtPresentation(QWidget):
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.hint = QLabel("← → step through the items · Esc leaves")
         self.hint.setEnabled(False)
+        for label in (self.heading, self.hint):  # long ids must not widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
-        top.addWidget(self.hint)
+        top.addWidget(self.heading, 3)
+        top.addWidget(self.hint, 2)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.map)
         split.addWidget(self.preview)
@@ -104,10 +107,11 @@ class QtPresentation(QWidget):
         if self.state.current not in self.rows():
             self.step(0)
         screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is not None:  # also where no window manager honours "full screen"
-            self.setGeometry(screen.geometry())
         self._layout_for_screen()
         self.showFullScreen()
+        if screen is not None and not self.geometry().contains(screen.geometry()):
+            self.setGeometry(screen.geometry())  # no window manager honoured "full screen"
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowFullScreen)
         self.raise_()
         self.activateWindow()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
