@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmviewer.core.app.state import Notice
-from mmviewer.gui.map.picture import PictureSpec, describe, paint_picture, save_picture
+from mmviewer.gui.showcase.picture import PictureSpec, describe, paint_picture, save_picture
 
 PRESETS = (("Slide 16:9 (1920 × 1080)", 1920, 1080), ("Slide 4:3 (1600 × 1200)", 1600, 1200),
            ("Square (1080 × 1080)", 1080, 1080), ("Poster (3000 × 2000)", 3000, 2000),

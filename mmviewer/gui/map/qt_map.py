@@ -36,6 +36,7 @@ from mmviewer.gui.map.styling import MapStylingMixin
 from mmviewer.gui.map.toolbar import MapToolbar
 from mmviewer.gui.map.viewbox import MapViewBox
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
+from mmviewer.gui.showcase.map_images import MapImages
 
 HIT_PX = 10  # hover/click reach in screen pixels
 SYNC_LIMIT = 20_000  # colourings of bigger tables run in a worker
@@ -81,6 +82,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.markers = Markers(self.view_box)
         self.legend = MapLegend(self.plot)
         self.card = HoverCard(self.plot)
+        self.images = MapImages(self)  # item pictures at their places (the toolbar's Pictures)
         self._colour_job = model.jobs.slot("map-colour", id(self))
         self._top_job = model.jobs.slot("map-top-matches", id(self))
         self._select_job = model.jobs.slot("map-select", id(self))

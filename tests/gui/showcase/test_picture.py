@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from mmviewer.gui.dialogs.map_export import QtMapExportDialog
-from mmviewer.gui.map.picture import PictureSpec, save_picture
+from mmviewer.gui.showcase.picture import PictureSpec, save_picture
 from tests.gui.map.test_qt_map import StillModel, grid, panel, show_layout, still  # noqa: F401
 
 

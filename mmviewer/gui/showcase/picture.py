@@ -175,6 +175,9 @@ def _paint_points(panel, painter: QPainter, plot: QRectF, spec: PictureSpec, vec
             painter.drawImage(plot.topLeft(), img)
     finally:
         item.point_scale = scale
+    images = getattr(panel, "images", None)
+    if images is not None:
+        images.paint_into(painter, tr)  # the picture mode's thumbnails, as on screen
     _paint_current(panel, painter, tr)
     painter.restore()
     painter.setPen(QPen(QColor(0, 0, 0, 40), 1))

@@ -1,0 +1,299 @@
+"""Item images on the map: each item's thumbnail drawn at its place, framed in its colour.
+
+:class:`MapImages` adds a "Pictures" switch to the map's toolbar and an :class:`ImageItem` above
+the points. Level of detail by zoom: while more than :data:`MAX_IN_VIEW` items are in view the
+map stays dots (a note says to zoom in); below that each visible item with an image is drawn as
+its thumbnail, bigger the fewer there are. Thumbnails come from the store's thumbnail shelf
+through a job of the model's runner (:mod:`.image_loader`); until one lands its dot shows.
+Panning costs a visibility mask over the positions (about a millisecond at 100k items) and
+the drawing of at most a few hundred small images; nothing is decoded on the UI thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLabel
+
+from mmviewer.core.app.state import MAP_ITEMS
+from mmviewer.core.store.embedding_store import store_dir_for
+from mmviewer.gui.map.renderer import DIM, FADED, SELECTED
+from mmviewer.gui.showcase.image_loader import ImageSource, load_images
+
+MAX_IN_VIEW = 300  # more items than this in view: dots
+MIN_PX, MAX_PX = 24, 112  # thumbnail side on screen (logical pixels)
+CACHE = 2000  # decoded thumbnails kept
+REQUEST_DELAY_MS = 60  # a pan asks for new thumbnails once it pauses this long
+FRAME_PX = 3
+
+
+class ImageItem(pg.GraphicsObject):
+    """Draws thumbnails at data positions, a fixed size on screen, framed in their colour."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = np.empty(0, np.int64)
+        self.xy = np.empty((0, 2), np.float64)
+        self.images: dict[int, QImage] = {}
+        self.frames: dict[int, QColor] = {}
+        self.faded: set[int] = set()
+        self.outlined: set[int] = set()
+        self.current = -1
+        self.side = 48.0
+        self.drawn = 0  # thumbnails painted last time (tests, benchmark)
+        self._bounds = QRectF()
+
+    def set_rows(self, rows, xy, side: float) -> None:
+        self.prepareGeometryChange()
+        self.rows = np.asarray(rows, np.int64)
+        self.xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        self.side = float(side)
+        if len(self.xy):
+            (x0, y0), (x1, y1) = self.xy.min(axis=0), self.xy.max(axis=0)
+            self._bounds = QRectF(x0, y0, x1 - x0, y1 - y0)
+        else:
+            self._bounds = QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        if self._bounds.isNull() and not len(self.rows):
+            return QRectF()
+        px, py = self.pixelLength(pg.Point(1, 0)), self.pixelLength(pg.Point(0, 1))
+        pad = self.side / 2 + FRAME_PX + 2
+        px = 0.0 if px is None or not math.isfinite(px) else px * pad
+        py = 0.0 if py is None or not math.isfinite(py) else py * pad
+        return self._bounds.adjusted(-px, -py, px, py)
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self.prepareGeometryChange()  # the padding in pixels changed
+
+    def paint(self, p: QPainter, *_args) -> None:
+        self.drawn = 0
+        if not len(self.rows):
+            return
+        tr = p.transform()
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        order = [i for i in range(len(self.rows)) if int(self.rows[i]) != self.current]
+        order += [i for i in range(len(self.rows)) if int(self.rows[i]) == self.current]
+        for i in order:
+            row = int(self.rows[i])
+            image = self.images.get(row)
+            if image is None:
+                continue
+            centre = tr.map(QPointF(self.xy[i, 0], self.xy[i, 1]))
+            self.draw_one(p, centre, image, row)
+        p.restore()
+
+    def draw_one(self, p: QPainter, centre: QPointF, image: QImage, row: int) -> None:
+        scale = self.side / max(image.width(), image.height(), 1)
+        w, h = image.width() * scale, image.height() * scale
+        target = QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h)
+        p.setOpacity(0.3 if row in self.faded else 1.0)
+        frame = self.frames.get(row, QColor(150, 150, 150))
+        outer = FRAME_PX + (2 if row == self.current or row in self.outlined else 0)
+        p.fillRect(target.adjusted(-outer, -outer, outer, outer),
+                   QColor(20, 20, 20) if row == self.current else frame)
+        if row in self.outlined or row == self.current:
+            p.fillRect(target.adjusted(-FRAME_PX, -FRAME_PX, FRAME_PX, FRAME_PX), frame)
+        p.drawImage(target, image)
+        self.drawn += 1
+
+
+class MapImages(QObject):
+    """The map's picture mode: the toolbar switch, the visible set, thumbnail requests."""
+
+    shown = Signal(int)  # items drawn as pictures now (0: dots)
+
+    def __init__(self, panel):
+        super().__init__(panel)
+        self.panel, self.model = panel, panel.model
+        self.item = ImageItem()
+        self.item.setZValue(5)  # above the points, below the current-item markers
+        panel.view_box.addItem(self.item, ignoreBounds=True)
+        self.action = QAction("Pictures", panel.toolbar, checkable=True)
+        self.action.setToolTip("Draw each item's image at its place when few enough are in view "
+                               f"(up to {MAX_IN_VIEW}); zoom in to see them")
+        before = getattr(panel.toolbar, "legend_action", None)
+        if before is not None:
+            panel.toolbar.insertAction(before, self.action)
+        else:
+            panel.toolbar.addAction(self.action)
+        self.note = QLabel(panel.plot)
+        self.note.setStyleSheet("background: rgba(255,255,255,200); color: #333; padding: 3px 6px;"
+                                " border-radius: 4px;")
+        self.note.hide()
+        self.cache: OrderedDict[int, QImage | None] = OrderedDict()
+        self.source: ImageSource | None = None
+        self.has_images = False
+        self._asked: set[int] = set()
+        self._job = self.model.jobs.slot("map-images", id(self))
+        self._timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
+        self._timer.timeout.connect(self._request)
+        self.action.toggled.connect(self._on_action_toggled)
+        panel.view_box.sigRangeChanged.connect(self._on_view_changed)
+        panel.items.moved.connect(self._on_view_changed)
+        panel.colours_changed.connect(self._on_panel_colours_changed)
+        self.model.table_ready.connect(self._on_model_table_ready)
+        ev = panel.state.events
+        for event in (ev.current, ev.selection, ev.highlight):
+            event.connect(self._on_state_styles)
+        ev.map_mode.connect(self._on_view_changed)
+        if self.model.workspace is not None:
+            self._on_model_table_ready()
+
+    @property
+    def enabled(self) -> bool:
+        return (self.action.isChecked() and self.has_images
+                and self.panel.state.map_mode == MAP_ITEMS)
+
+    # -- table ----------------------------------------------------------------------------------
+    def _on_model_table_ready(self) -> None:
+        self._job.cancel()
+        self.cache.clear()
+        self._asked.clear()
+        dataset = self.model.dataset
+        items = getattr(dataset, "items", ())
+        probe = items[: 200] if dataset is not None and dataset.precomputed is None else ()
+        self.has_images = any("image" in it.media for it in probe)
+        self.action.setEnabled(self.has_images)
+        if not self.has_images:
+            self.action.setToolTip("Pictures: this dataset has no images")
+        store = None
+        if self.has_images and self.model.options.use_store:
+            try:
+                store = store_dir_for(Path(dataset.root))
+            except OSError:
+                store = None
+        self.source = ImageSource(store)  # the old one closes with its last job
+        self._on_view_changed()
+
+    # -- what is in view ------------------------------------------------------------------------
+    def visible_rows(self) -> np.ndarray:
+        layer = self.panel.items
+        if not layer.n_points:
+            return np.empty(0, np.int64)
+        (x0, x1), (y0, y1) = self.panel.view_box.viewRange()
+        x, y = layer.item._x, layer.item._y
+        return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+
+    def _on_view_changed(self, *_args) -> None:
+        if not self.enabled:
+            self._show([], 0)
+            self.note.hide()
+            return
+        rows = self.visible_rows()
+        if len(rows) > MAX_IN_VIEW:
+            self._show([], 0)
+            self.note.setText(f"{len(rows):,} items in view: zoom in to see their pictures "
+                              f"(at most {MAX_IN_VIEW})")
+            self.note.adjustSize()
+            self.note.move(8, self.panel.plot.height() - self.note.height() - 8)
+            self.note.show()
+            return
+        self.note.hide()
+        vb = self.panel.view_box
+        area = max(vb.width() * vb.height(), 1.0)
+        side = float(np.clip(0.85 * math.sqrt(area / max(len(rows), 1)), MIN_PX, MAX_PX))
+        self._show(rows, side)
+        if any(int(r) not in self.cache for r in rows):
+            self._timer.start()
+
+    def _show(self, rows, side: float) -> None:
+        rows = np.asarray(rows, np.int64)
+        layer = self.panel.items
+        xy = np.column_stack([layer.item._x[rows], layer.item._y[rows]]) if len(rows) else ()
+        self.item.images = {int(r): self.cache[int(r)] for r in rows
+                            if self.cache.get(int(r)) is not None}
+        for r in rows:
+            if int(r) in self.cache:
+                self.cache.move_to_end(int(r))
+        self._style(rows)
+        self.item.set_rows(rows, xy, side)
+        self.shown.emit(len(rows))
+
+    def _style(self, rows) -> None:
+        c, state = self.panel.colouring, self.panel.state
+        frames = {}
+        if c is not None and len(c.index) == self.panel.items.n_points:
+            for r in rows:
+                rgb = c.colours[int(c.index[int(r)])]
+                frames[int(r)] = QColor.fromRgbF(*[float(v) for v in rgb[:3]])
+        self.item.frames = frames
+        variants = self.panel._variants()
+        self.item.faded = set() if variants is None else {
+            int(r) for r in rows if variants[int(r)] in (DIM, FADED)}
+        self.item.outlined = set() if variants is None else {
+            int(r) for r in rows if variants[int(r)] == SELECTED}
+        self.item.current = state.current
+
+    # -- thumbnails -----------------------------------------------------------------------------
+    def _request(self) -> None:
+        if not self.enabled or self.source is None:
+            return
+        rows = [int(r) for r in self.item.rows if int(r) not in self.cache]
+        refs = []
+        for row in rows:
+            item = self.model.item(row)
+            ref = item.media.get("image") if item is not None else None
+            if ref is None or ref.path is None:
+                self.cache[row] = None
+            else:
+                refs.append((row, ref))
+        if refs:
+            self._job.submit(load_images, self.source, refs, on_progress=self._on_job_image,
+                             on_error=self._on_job_failed, label="Loading pictures")
+
+    def _on_job_image(self, value) -> None:
+        row, image, _reason = value  # a broken file keeps its dot
+        self.cache[row] = image
+        while len(self.cache) > CACHE:
+            self.cache.popitem(last=False)
+        if image is not None and row in set(self.item.rows.tolist()):
+            self.item.images[row] = image
+            self.item.update()
+
+    def _on_job_failed(self, err) -> None:
+        from mmviewer.core.app.state import Notice
+
+        self.model.notice.emit(Notice(f"Map pictures: {err}", "warning"))
+
+    # -- styles ---------------------------------------------------------------------------------
+    def _on_panel_colours_changed(self) -> None:
+        self._style(self.item.rows)
+        self.item.update()
+
+    def _on_state_styles(self, _value) -> None:
+        self._style(self.item.rows)
+        self.item.update()
+
+    def _on_action_toggled(self, _on: bool) -> None:
+        self._on_view_changed()
+
+    def set_enabled(self, on: bool) -> None:
+        """Switch picture mode on or off (the toolbar's "Pictures")."""
+        self.action.setChecked(bool(on))
+
+    def paint_into(self, painter: QPainter, tr) -> int:
+        """Draw the pictures shown now into an exported picture (data -> picture ``tr``)."""
+        if not self.enabled or not len(self.item.rows):
+            return 0
+        n = 0
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        for i, row in enumerate(self.item.rows.tolist()):
+            image = self.item.images.get(row)
+            if image is not None:
+                self.item.draw_one(painter, tr.map(QPointF(*self.item.xy[i])), image, row)
+                n += 1
+        painter.setOpacity(1.0)
+        painter.setPen(QPen(Qt.PenStyle.NoPen))
+        painter.restore()
+        return n
