@@ -27,7 +27,7 @@ from mmviewer.gui.map.renderer import DIM, FADED, SELECTED
 from mmviewer.gui.showcase.image_loader import ImageSource, load_images
 
 MAX_IN_VIEW = 300  # more items than this in view: dots
-MIN_PX, MAX_PX = 24, 112  # thumbnail side on screen (logical pixels)
+MIN_PX, MAX_PX = 24, 96  # thumbnail side on screen (logical pixels)
 CACHE = 2000  # decoded thumbnails kept
 REQUEST_DELAY_MS = 60  # a pan asks for new thumbnails once it pauses this long
 FRAME_PX = 3
@@ -199,12 +199,20 @@ class MapImages(QObject):
             self.note.show()
             return
         self.note.hide()
-        vb = self.panel.view_box
-        area = max(vb.width() * vb.height(), 1.0)
-        side = float(np.clip(0.85 * math.sqrt(area / max(len(rows), 1)), MIN_PX, MAX_PX))
-        self._show(rows, side)
+        self._show(rows, self.side_for(rows))
         if any(int(r) not in self.cache for r in rows):
             self._timer.start()
+
+    def side_for(self, rows) -> float:
+        """Thumbnail side on screen: the area the visible items spread over, shared out."""
+        vb, layer = self.panel.view_box, self.panel.items
+        if not len(rows):
+            return MIN_PX
+        px, py = vb.viewPixelSize()
+        xs, ys = layer.item._x[rows], layer.item._y[rows]
+        w = min(vb.width(), (float(xs.max() - xs.min()) / px if px > 0 else vb.width())) + 60
+        h = min(vb.height(), (float(ys.max() - ys.min()) / py if py > 0 else vb.height())) + 60
+        return float(np.clip(0.75 * math.sqrt(w * h / len(rows)), MIN_PX, MAX_PX))
 
     def _show(self, rows, side: float) -> None:
         rows = np.asarray(rows, np.int64)
