@@ -48,6 +48,8 @@ class ImageItem(pg.GraphicsObject):
         self.side = 48.0
         self.drawn = 0  # thumbnails painted last time (tests, benchmark)
         self._bounds = QRectF()
+        self._scaled: dict[int, QImage] = {}
+        self._scaled_key = None
 
     def set_rows(self, rows, xy, side: float) -> None:
         self.prepareGeometryChange()
@@ -78,32 +80,62 @@ class ImageItem(pg.GraphicsObject):
         if not len(self.rows):
             return
         tr = p.transform()
+        device = p.device()
+        dpr = device.devicePixelRatioF() if device is not None else 1.0
         p.save()
         p.resetTransform()
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        order = [i for i in range(len(self.rows)) if int(self.rows[i]) != self.current]
-        order += [i for i in range(len(self.rows)) if int(self.rows[i]) == self.current]
-        for i in order:
+        last = None
+        for i in range(len(self.rows) + 1):  # the current item last, on top
+            if i == len(self.rows):
+                if last is None:
+                    break
+                i = last
+            elif int(self.rows[i]) == self.current:
+                last = i
+                continue
             row = int(self.rows[i])
             image = self.images.get(row)
-            if image is None:
-                continue
-            centre = tr.map(QPointF(self.xy[i, 0], self.xy[i, 1]))
-            self.draw_one(p, centre, image, row)
+            if image is not None:
+                self.draw_one(p, tr.map(QPointF(self.xy[i, 0], self.xy[i, 1])), image, row, dpr)
         p.restore()
 
-    def draw_one(self, p: QPainter, centre: QPointF, image: QImage, row: int) -> None:
-        scale = self.side / max(image.width(), image.height(), 1)
-        w, h = image.width() * scale, image.height() * scale
-        target = QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h)
-        p.setOpacity(0.3 if row in self.faded else 1.0)
+    def tile(self, row: int, image: QImage, dpr: float) -> QImage:
+        """The framed thumbnail of ``row`` at the drawn size and the device's pixel ratio, made
+        once per zoom level and style (one unscaled blit per item keeps a pan at a few ms)."""
+        key = (round(self.side), round(dpr, 2))
+        if key != self._scaled_key:
+            self._scaled, self._scaled_key = {}, key
+        current, outlined = row == self.current, row in self.outlined
         frame = self.frames.get(row, QColor(150, 150, 150))
-        outer = FRAME_PX + (2 if row == self.current or row in self.outlined else 0)
-        p.fillRect(target.adjusted(-outer, -outer, outer, outer),
-                   QColor(20, 20, 20) if row == self.current else frame)
-        if row in self.outlined or row == self.current:
-            p.fillRect(target.adjusted(-FRAME_PX, -FRAME_PX, FRAME_PX, FRAME_PX), frame)
-        p.drawImage(target, image)
+        style = (frame.rgba(), current, outlined)
+        cached = self._scaled.get(row)
+        if cached is not None and cached[0] == style:
+            return cached[1]
+        if len(self._scaled) > 4 * MAX_IN_VIEW:  # a long pan: forget the far ones
+            self._scaled.clear()
+        px = max(1, round(self.side * dpr))
+        inner = image.scaled(px, px, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        pad = round((FRAME_PX + (2 if current or outlined else 0)) * dpr)
+        out = QImage(inner.width() + 2 * pad, inner.height() + 2 * pad,
+                     QImage.Format.Format_ARGB32_Premultiplied)
+        out.fill(QColor(20, 20, 20) if current else frame)
+        q = QPainter(out)
+        if current or outlined:
+            ring = pad - round(FRAME_PX * dpr)
+            q.fillRect(ring, ring, out.width() - 2 * ring, out.height() - 2 * ring, frame)
+        q.drawImage(pad, pad, inner)
+        q.end()
+        out.setDevicePixelRatio(dpr)
+        self._scaled[row] = (style, out)
+        return out
+
+    def draw_one(self, p: QPainter, centre: QPointF, image: QImage, row: int,
+                 dpr: float = 1.0) -> None:
+        tile = self.tile(row, image, dpr)
+        w, h = tile.width() / dpr, tile.height() / dpr
+        p.setOpacity(0.3 if row in self.faded else 1.0)
+        p.drawImage(QPointF(centre.x() - w / 2, centre.y() - h / 2), tile)
         self.drawn += 1
 
 
@@ -133,7 +165,6 @@ class MapImages(QObject):
         self.cache: OrderedDict[int, QImage | None] = OrderedDict()
         self.source: ImageSource | None = None
         self.has_images = False
-        self._asked: set[int] = set()
         self._job = self.model.jobs.slot("map-images", id(self))
         self._timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
         self._timer.timeout.connect(self._request)
@@ -158,7 +189,7 @@ class MapImages(QObject):
     def _on_model_table_ready(self) -> None:
         self._job.cancel()
         self.cache.clear()
-        self._asked.clear()
+        self.item._scaled_key = None  # rows are other items now
         dataset = self.model.dataset
         items = getattr(dataset, "items", ())
         probe = items[: 200] if dataset is not None and dataset.precomputed is None else ()
@@ -299,7 +330,9 @@ class MapImages(QObject):
         for i, row in enumerate(self.item.rows.tolist()):
             image = self.item.images.get(row)
             if image is not None:
-                self.item.draw_one(painter, tr.map(QPointF(*self.item.xy[i])), image, row)
+                device = painter.device()
+                dpr = device.devicePixelRatioF() if device is not None else 1.0
+                self.item.draw_one(painter, tr.map(QPointF(*self.item.xy[i])), image, row, dpr)
                 n += 1
         painter.setOpacity(1.0)
         painter.setPen(QPen(Qt.PenStyle.NoPen))
