@@ -60,6 +60,15 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     return area
 
 
+def fitted_size(screen, wanted: tuple[int, int] = (1500, 940)) -> tuple[int, int]:
+    """The first window size: ``wanted``, shrunk to fit the screen's free area (1000 x 700
+    screens, 2x scale factors)."""
+    if screen is None:
+        return wanted
+    free = screen.availableGeometry()
+    return min(wanted[0], int(free.width() * 0.96)), min(wanted[1], int(free.height() * 0.94))
+
+
 def droppable_path(urls) -> Path | None:
     """The first local folder, manifest or embeddings table among dropped ``urls``."""
     for url in urls:
@@ -140,7 +149,7 @@ class MainWindow(QMainWindow):
         # Side columns run the full height; the metrics dock sits under the map only.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resize(1500, 940)
+        self.resize(*fitted_size(self.screen()))
         for key, error in self.panel_errors.items():
             QTimer.singleShot(0, lambda k=key, e=error: self.model.notice.emit(
                 Notice(f"The {SPECS[k].title} panel could not be built: {e}", "error",
@@ -148,11 +157,13 @@ class MainWindow(QMainWindow):
 
     def apply_default_sizes(self) -> None:
         """Dock sizes of the default layout (applied once the window has its real size)."""
-        d = self.docks
-        self.resizeDocks([d["fusion"], d["matches"]], [270, 480], Qt.Orientation.Horizontal)
+        d, w, h = self.docks, self.width(), self.height()
+        # proportional below the 1500 x 940 the layout was drawn for, so the map keeps room
+        side = (min(270, max(190, int(0.18 * w))), min(480, max(280, int(0.32 * w))))
+        self.resizeDocks([d["fusion"], d["matches"]], list(side), Qt.Orientation.Horizontal)
         self.resizeDocks([d["fusion"], d["query"]], [300, 500], Qt.Orientation.Vertical)
         self.resizeDocks([d["matches"], d["preview"]], [560, 400], Qt.Orientation.Vertical)
-        self.resizeDocks([d["metrics"]], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([d["metrics"]], [min(230, max(140, int(0.24 * h)))], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, STATE_VERSION)
