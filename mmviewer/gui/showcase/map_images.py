@@ -31,6 +31,7 @@ MIN_PX, MAX_PX = 24, 96  # thumbnail side on screen (logical pixels)
 CACHE = 2000  # decoded thumbnails kept
 REQUEST_DELAY_MS = 60  # a pan asks for new thumbnails once it pauses this long
 FRAME_PX = 3
+GREY = QColor(150, 150, 150)
 
 
 class ImageItem(pg.GraphicsObject):
@@ -75,6 +76,10 @@ class ImageItem(pg.GraphicsObject):
     def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
         self.prepareGeometryChange()  # the padding in pixels changed
 
+    def style_of(self, row: int) -> tuple:
+        frame = self.frames.get(row, GREY)
+        return frame.rgba(), row == self.current, row in self.outlined, row in self.faded
+
     def paint(self, p: QPainter, *_args) -> None:
         self.drawn = 0
         if not len(self.rows):
@@ -82,37 +87,40 @@ class ImageItem(pg.GraphicsObject):
         tr = p.transform()
         device = p.device()
         dpr = device.devicePixelRatioF() if device is not None else 1.0
+        key = (round(self.side), round(dpr, 2))
+        if key != self._scaled_key or len(self._scaled) > 4 * MAX_IN_VIEW:
+            self._scaled, self._scaled_key = {}, key  # a new zoom level, or a long pan
+        # the view transform has no rotation: map every centre at once
+        sx = self.xy[:, 0] * tr.m11() + self.xy[:, 1] * tr.m21() + tr.m31()
+        sy = self.xy[:, 0] * tr.m12() + self.xy[:, 1] * tr.m22() + tr.m32()
         p.save()
         p.resetTransform()
-        last = None
-        for i in range(len(self.rows) + 1):  # the current item last, on top
-            if i == len(self.rows):
-                if last is None:
-                    break
-                i = last
-            elif int(self.rows[i]) == self.current:
-                last = i
-                continue
-            row = int(self.rows[i])
+        rows = self.rows.tolist()
+        order = [i for i, r in enumerate(rows) if r != self.current]
+        order += [i for i, r in enumerate(rows) if r == self.current]  # on top
+        opacity = 1.0
+        for i in order:
+            row = rows[i]
             image = self.images.get(row)
-            if image is not None:
-                self.draw_one(p, tr.map(QPointF(self.xy[i, 0], self.xy[i, 1])), image, row, dpr)
+            if image is None:
+                continue
+            tile = self.tile(row, image, dpr)
+            faded = 0.3 if row in self.faded else 1.0
+            if faded != opacity:
+                p.setOpacity(faded)
+                opacity = faded
+            p.drawImage(QPointF(sx[i] - tile.width() / (2 * dpr), sy[i] - tile.height() / (2 * dpr)), tile)
+            self.drawn += 1
         p.restore()
 
     def tile(self, row: int, image: QImage, dpr: float) -> QImage:
         """The framed thumbnail of ``row`` at the drawn size and the device's pixel ratio, made
         once per zoom level and style (one unscaled blit per item keeps a pan at a few ms)."""
-        key = (round(self.side), round(dpr, 2))
-        if key != self._scaled_key:
-            self._scaled, self._scaled_key = {}, key
-        current, outlined = row == self.current, row in self.outlined
-        frame = self.frames.get(row, QColor(150, 150, 150))
-        style = (frame.rgba(), current, outlined)
+        style = self.style_of(row)
         cached = self._scaled.get(row)
         if cached is not None and cached[0] == style:
             return cached[1]
-        if len(self._scaled) > 4 * MAX_IN_VIEW:  # a long pan: forget the far ones
-            self._scaled.clear()
+        frame, current, outlined = QColor.fromRgba(style[0]), style[1], style[2]
         px = max(1, round(self.side * dpr))
         inner = image.scaled(px, px, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
@@ -132,10 +140,11 @@ class ImageItem(pg.GraphicsObject):
 
     def draw_one(self, p: QPainter, centre: QPointF, image: QImage, row: int,
                  dpr: float = 1.0) -> None:
+        """One framed thumbnail centred at ``centre`` (exports)."""
         tile = self.tile(row, image, dpr)
-        w, h = tile.width() / dpr, tile.height() / dpr
         p.setOpacity(0.3 if row in self.faded else 1.0)
-        p.drawImage(QPointF(centre.x() - w / 2, centre.y() - h / 2), tile)
+        p.drawImage(QPointF(centre.x() - tile.width() / (2 * dpr),
+                            centre.y() - tile.height() / (2 * dpr)), tile)
         self.drawn += 1
 
 
@@ -223,16 +232,25 @@ class MapImages(QObject):
         rows = self.visible_rows()
         if len(rows) > MAX_IN_VIEW:
             self._show([], 0)
-            self.note.setText(f"{len(rows):,} items in view: zoom in to see their pictures "
-                              f"(at most {MAX_IN_VIEW})")
-            self.note.adjustSize()
-            self.note.move(8, self.panel.plot.height() - self.note.height() - 8)
-            self.note.show()
+            self._say(f"{len(rows):,} items in view: zoom in to see their pictures "
+                      f"(at most {MAX_IN_VIEW})")
             return
         self.note.hide()
-        self._show(rows, self.side_for(rows))
+        side, now = self.side_for(rows), self.item.side
+        if len(self.item.rows) and abs(side - now) < 0.15 * now:
+            side = now  # a pan barely changes the spread: keep the tiles made at this size
+        self._show(rows, side)
         if any(int(r) not in self.cache for r in rows):
             self._timer.start()
+
+    def _say(self, text: str) -> None:
+        if text != self.note.text():  # a pan changes the count every frame: no relayout then
+            width = self.note.width()
+            self.note.setText(text)
+            self.note.adjustSize()
+            if self.note.width() != width or not self.note.isVisible():
+                self.note.move(8, self.panel.plot.height() - self.note.height() - 8)
+        self.note.show()
 
     def side_for(self, rows) -> float:
         """Thumbnail side on screen: the area the visible items spread over, shared out."""

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtGui import QColor
 
 import mmviewer.gui.showcase.map_images as mi
-from tests.gui.map.test_qt_map import StillModel, grid, panel, show_layout, still  # noqa: F401
+from tests.gui.map.test_qt_map import grid, show_layout
 
 
 @pytest.fixture
-def pictures(qtbot, panel, still):  # noqa: F811
+def pictures(qtbot, panel, still):
     still.options = replace(still.options, use_store=True)  # thumbnails go to <data>/.mmviewer
     panel.images._on_model_table_ready()
     show_layout(qtbot, panel, grid(30, 6, 1.0))
@@ -62,7 +62,7 @@ def test_selection_fades_the_others_and_the_current_item_is_outlined(qtbot, pict
     assert pictures.item.current == 4
 
 
-def test_a_table_without_images_offers_no_pictures(qtbot, panel, still):  # noqa: F811
+def test_a_table_without_images_offers_no_pictures(qtbot, panel, still):
     still.dataset = None
     panel.images._on_model_table_ready()
     assert not panel.images.action.isEnabled()

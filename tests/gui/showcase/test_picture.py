@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QImage
 
 from mmviewer.gui.dialogs.map_export import QtMapExportDialog
 from mmviewer.gui.showcase.picture import PictureSpec, save_picture
-from tests.gui.map.test_qt_map import StillModel, grid, panel, show_layout, still  # noqa: F401
+from tests.gui.map.test_qt_map import grid, show_layout
 
 
 def colours_in(image: QImage, x0, y0, x1, y1) -> set[tuple[int, int, int]]:
@@ -21,7 +21,7 @@ def colours_in(image: QImage, x0, y0, x1, y1) -> set[tuple[int, int, int]]:
 
 
 @pytest.fixture
-def shown(qtbot, panel):  # noqa: F811
+def shown(qtbot, panel):
     show_layout(qtbot, panel, grid(30, 6, 1.0))
     panel.state.colour_by = "meta:label"
     qtbot.waitUntil(lambda: panel.colouring is not None and panel.colouring.title == "label")
