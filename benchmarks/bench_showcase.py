@@ -94,6 +94,16 @@ def pan_frames(app, panel, frames: int = FRAMES) -> list[float]:
     return times
 
 
+def first_pictures(app, panel) -> tuple[float, int]:
+    """Switch pictures on; seconds until every visible thumbnail is there, and how many."""
+    t = time.perf_counter()
+    panel.images.set_enabled(True)
+    want = len(panel.images.item.rows)
+    while len(panel.images.item.images) < want and time.perf_counter() - t < 120:
+        app.processEvents()
+    return round(time.perf_counter() - t, 2), want
+
+
 def zoom_to(panel, positions, target: int) -> int:
     """A view around the densest cluster holding about ``target`` items; returns how many."""
     centre = np.median(positions[:2000], axis=0).astype(float)
@@ -167,13 +177,7 @@ def main() -> None:
         panel.images.set_enabled(False)
         out["pictures_in_view"] = zoom_to(panel, positions, 150)
         app.processEvents()
-        t = time.perf_counter()
-        panel.images.set_enabled(True)
-        want = len(panel.images.item.rows)
-        while len(panel.images.item.images) < want and time.perf_counter() - t < 120:
-            app.processEvents()
-        out["first_pictures_cold_s"] = round(time.perf_counter() - t, 2)
-        out["pictures_drawn"] = want
+        out["first_pictures_cold_s"], out["pictures_drawn"] = first_pictures(app, panel)
         rounds.update({"pan_zoomed_off": [], "pan_zoomed_on": []})
         for _ in range(3):
             for name, on in (("pan_zoomed_off", False), ("pan_zoomed_on", True)):
@@ -188,12 +192,7 @@ def main() -> None:
         panel.images.set_enabled(False)
         panel.images._on_model_table_ready()
         zoom_to(panel, positions, 150)
-        t = time.perf_counter()
-        panel.images.set_enabled(True)
-        want = len(panel.images.item.rows)
-        while len(panel.images.item.images) < want and time.perf_counter() - t < 120:
-            app.processEvents()
-        out["first_pictures_warm_s"] = round(time.perf_counter() - t, 2)
+        out["first_pictures_warm_s"] = first_pictures(app, panel)[0]
     if args.only == "" or "report" in args.only:
         from mmviewer.core.report import ReportInput, report_job, write_report
 

@@ -18,18 +18,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from mmviewer.core.app.state import Notice
+from mmviewer.gui.dialogs.path_field import PathField
+from mmviewer.gui.exports import with_suffix
 from mmviewer.gui.showcase.picture import PictureSpec, describe, paint_picture, save_picture
 
 PRESETS = (("Slide 16:9 (1920 × 1080)", 1920, 1080), ("Slide 4:3 (1600 × 1200)", 1600, 1200),
@@ -49,12 +49,9 @@ class QtMapExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export map")
         self.panel = panel
-        self.path_edit = QLineEdit(str(default_path))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
+        self.file = PathField(default_path, "Export map", FILTERS,
+                              lambda path, chosen: with_suffix(path, chosen, ".png"))
+        self.path_edit = self.file.edit
         self.preset = QComboBox()
         for text, w, h in PRESETS:
             self.preset.addItem(text, (w, h))
@@ -77,7 +74,7 @@ class QtMapExportDialog(QDialog):
         self.fit_box.setChecked(all(panel.view_box.autoRangeEnabled()))
         self.transparent_box = QCheckBox("Transparent background")
         form = QFormLayout()
-        form.addRow("File", row)
+        form.addRow("File", self.file)
         form.addRow("Size", size_row)
         form.addRow("Pixel scale", self.scale)
         form.addRow("Title", self.title_edit)
@@ -119,7 +116,7 @@ class QtMapExportDialog(QDialog):
 
     def save(self) -> Path | None:
         """Write the picture; None (with the reason shown and sent as a notice) on failure."""
-        path = Path(self.path_edit.text().strip()).expanduser()
+        path = self.file.path()
         if not path.suffix:
             path = path.with_suffix(".png")
         try:
@@ -179,14 +176,6 @@ class QtMapExportDialog(QDialog):
         finally:
             painter.end()
         self.preview.setPixmap(QPixmap.fromImage(image))
-
-    def _on_browse_clicked(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self, "Export map", self.path_edit.text(), FILTERS)
-        if path:
-            from mmviewer.gui.exports import with_suffix
-
-            self.path_edit.setText(str(with_suffix(path, chosen, ".png")))
-
 
 def default_title(model) -> str:
     """The dataset's folder or file name (the picture's default title)."""

@@ -16,13 +16,10 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -32,6 +29,7 @@ from mmviewer.core.app.state import Notice
 from mmviewer.core.report import ReportInput, ReportOptions, report_job, write_report
 from mmviewer.core.report.suspects import discover
 from mmviewer.core.store.embedding_store import store_dir_for
+from mmviewer.gui.dialogs.path_field import PathField
 
 REPORT_FILTER = "HTML report (*.html)"
 
@@ -80,12 +78,8 @@ class QtShareReportDialog(QDialog):
         self.model, self.map_panel, self.metrics = model, map_panel, metrics
         self.written: Path | None = None
         self._job = model.jobs.slot("export-report", id(self))
-        self.path_edit = QLineEdit(str(default_path))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._on_browse_clicked)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
+        self.file = PathField(default_path, "Export report", REPORT_FILTER)
+        self.path_edit = self.file.edit
         self.title_edit = QLineEdit(title)
         self.points = _spin(100, 1_000_000, ReportOptions.max_points, 1000,
                             "Bigger sets are shown as a random sample of this many points.")
@@ -94,7 +88,7 @@ class QtShareReportDialog(QDialog):
         self.items = _spin(1, 48, ReportOptions.sample_items, 1,
                            "Items shown with their cross-modal matches; the selection comes first.")
         form = QFormLayout()
-        form.addRow("File", path_row)
+        form.addRow("File", self.file)
         form.addRow("Title", self.title_edit)
         form.addRow("Points on the map", self.points)
         form.addRow("Thumbnails", self.thumbs)
@@ -130,7 +124,7 @@ class QtShareReportDialog(QDialog):
 
     def start(self) -> bool:
         """Start the export; False (with the reason shown) when it cannot start."""
-        path = Path(self.path_edit.text().strip()).expanduser()
+        path = self.file.path()
         if not path.name:
             self.status.setText("Choose a file to write.")
             return False
@@ -177,12 +171,6 @@ class QtShareReportDialog(QDialog):
         self.status.setText(f"Export failed: {err}")
         self.model.notice.emit(Notice(f"Report export failed: {err}", "error", path=str(path),
                                       details=traceback.format_exception(err)))
-
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export report", self.path_edit.text(),
-                                              REPORT_FILTER)
-        if path:
-            self.path_edit.setText(path)
 
     def _on_open_clicked(self) -> None:
         if self.written is not None:

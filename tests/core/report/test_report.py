@@ -130,3 +130,17 @@ def test_thumbnails_are_cached_in_the_store(tmp_path):
     second = run_to_end(report_job(inp, ReportOptions(sample_items=2)))
     assert second["thumbs"] == first["thumbs"]
     assert list((tmp_path / "store" / "thumbnails" / "64px").glob("pack-*.bin")) == packs
+
+
+def test_the_templates_are_package_data_so_a_wheel_carries_them():
+    from pathlib import Path
+
+    import mmviewer.core.report as report
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(report.__file__).parent
+    config = tomllib.loads((root.parents[2] / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["mmviewer.core.report"]
+    carried = {p for g in globs for p in root.glob(g)}
+    assert set((root / "templates").iterdir()) <= carried

@@ -31,6 +31,7 @@ def test_pictures_replace_the_dots_and_are_cached_in_the_store(qtbot, pictures, 
     qtbot.waitUntil(lambda: len(pictures.item.images) == 30, timeout=20_000)
     panel.plot.grab()  # paint
     assert pictures.item.drawn == 30
+    qtbot.waitUntil(lambda: not pictures._job.active)  # the job writes its pack as it ends
     packs = list((still.dataset.root / ".mmviewer" / "thumbnails" / "128px").glob("pack-*.bin"))
     assert packs  # made once, read from the store next time
     # the frames carry the label colours: a red item's frame is the colour of "red"
