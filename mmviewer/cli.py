@@ -100,8 +100,10 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--items", type=int, default=12, help="items shown with their matches (default: %(default)s)")
     p.add_argument("--max-points", type=int, default=20_000,
                    help="points on the map; bigger sets are sampled (default: %(default)s)")
-    p.add_argument("--max-thumbs", type=int, default=800,
-                   help="thumbnails embedded for map points (default: %(default)s)")
+    p.add_argument("--max-thumbs", type=int, default=5_000,
+                   help="thumbnails embedded for map points (default: %(default)s) ...")
+    p.add_argument("--thumbs-mb", type=float, default=3.0,
+                   help="... within this many megabytes of the file (default: %(default)s)")
     p.add_argument("--thumb-size", type=int, default=64, help="thumbnail size in pixels (default: %(default)s)")
     p.add_argument("--suspects", default=None, metavar="JSON",
                    help="include the output of 'mmviewer suspects --json' as a Suspects section")
@@ -286,7 +288,8 @@ def cmd_report(args) -> int:
     from mmviewer.core.store.embedding_store import store_dir_for
 
     options = ReportOptions(max_points=args.max_points, max_thumbs=args.max_thumbs,
-                            thumb_px=args.thumb_size, sample_items=args.items, seed=args.seed)
+                            thumb_px=args.thumb_size, sample_items=args.items, seed=args.seed,
+                            thumb_bytes=int(args.thumbs_mb * 1e6))
     suspects = read_suspects(args.suspects) if args.suspects else None
     dataset, result = run_embedding(args, quiet=args.json)
     table = result.table

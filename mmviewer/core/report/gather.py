@@ -3,7 +3,8 @@
 :func:`report_job` yields :class:`Step` progress and returns one JSON-ready dict (the page's
 data; :mod:`mmviewer.core.report.page` embeds it). Big tables are sampled so the file stays a
 few megabytes whatever N is: at most ``max_points`` points on the map (a seeded random sample
-that always keeps the featured items), thumbnails for at most ``max_thumbs`` of them, and
+that always keeps the featured items), thumbnails for at most ``max_thumbs`` of them within a
+byte budget, and
 ``sample_items`` items with their cross-modal matches. The page states each cut.
 """
 
@@ -35,7 +36,8 @@ class ReportOptions:
     """How much the report holds (the file's size grows with each)."""
 
     max_points: int = 20_000
-    max_thumbs: int = 800
+    max_thumbs: int = 5_000
+    thumb_bytes: int = 3_000_000  # the thumbnails' share of the file (base64 included)
     thumb_px: int = 64
     sample_items: int = 12
     matches_per_list: int = 5
@@ -193,12 +195,17 @@ def report_job(inp: ReportInput, options: ReportOptions | None = None):
     caption_at = dict(zip(rows.tolist(), captions, strict=True))
 
     yield Step("Making thumbnails", 0.65)
-    thumb_rows = _thumbnail_rows(rows, featured, wanted, suspect_rows, opt)
-    thumbs, thumb_of = [], {}
-    for k, (row, uri) in enumerate(thumbnail_uris(lookup, thumb_rows, opt.thumb_px, inp.store_root)):
+    thumb_rows, n_first = _thumbnail_rows(rows, featured, wanted, suspect_rows, opt)
+    thumbs, thumb_of, spent = [], {}, 0
+    made = thumbnail_uris(lookup, thumb_rows, opt.thumb_px, inp.store_root)
+    for k, (row, uri) in enumerate(made):
+        if k >= n_first and spent > opt.thumb_bytes:
+            made.close()  # the byte budget is spent: the map's other points show captions
+            break
         if uri is not None:
             thumb_of[row] = len(thumbs)
             thumbs.append(uri)
+            spent += len(uri)
         if k % 50 == 0:
             yield Step("Making thumbnails", 0.65 + 0.3 * k / max(len(thumb_rows), 1))
 
@@ -232,13 +239,14 @@ def report_job(inp: ReportInput, options: ReportOptions | None = None):
     })
 
 
-def _thumbnail_rows(rows, featured, wanted, suspect_rows, opt: ReportOptions) -> list[int]:
-    """Featured items, their matches and suspects first, then an even (random) share of the
-    map's points, up to ``max_thumbs`` map thumbnails."""
+def _thumbnail_rows(rows, featured, wanted, suspect_rows, opt: ReportOptions):
+    """``(rows, n_first)``: featured items, their matches and suspects first (always embedded),
+    then an even (random) share of the map's points, up to ``max_thumbs`` of them (and
+    ``thumb_bytes`` in all)."""
     first = list(dict.fromkeys([*featured, *wanted, *suspect_rows]))
     order = np.random.default_rng(opt.seed + 1).permutation(rows)
     extra = [int(r) for r in order[: opt.max_thumbs]]
-    return list(dict.fromkeys([*first, *extra]))
+    return list(dict.fromkeys([*first, *extra])), len(first)
 
 
 def _suspect_rows(table, suspects) -> list[int]:
@@ -292,5 +300,6 @@ def _header(inp: ReportInput, ws: Workspace, weights, n_points, n_thumbs, n_thum
         "pairs": [f"{q}→{tgt}" for q, tgt in cross_pairs(t.modalities)],
         "sampling": sampling,
         "limits": {"max_points": opt.max_points, "max_thumbs": opt.max_thumbs,
+                   "thumb_bytes": opt.thumb_bytes,
                    "thumb_px": opt.thumb_px, "sample_items": opt.sample_items},
     }

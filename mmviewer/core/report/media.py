@@ -64,11 +64,13 @@ def thumbnail_uris(lookup: ItemLookup, rows, size: int, store_root: Path | None)
         item = lookup(int(row))
         if item is not None and "image" in item.media and item.media["image"].path is not None:
             refs.append((int(row), item.media["image"]))
+    made = make_thumbnails(shelf, hashes, refs)
     try:
-        for row, data, _reason in make_thumbnails(shelf, hashes, refs):
+        for row, data, _reason in made:
             uri = None if data is None else "data:image/webp;base64," + base64.b64encode(data).decode()
             yield row, uri
     finally:
+        made.close()  # writes what it made to the store, also when the caller stops early
         shelf.close()
 
 

@@ -83,8 +83,9 @@ class QtShareReportDialog(QDialog):
         self.title_edit = QLineEdit(title)
         self.points = _spin(100, 1_000_000, ReportOptions.max_points, 1000,
                             "Bigger sets are shown as a random sample of this many points.")
-        self.thumbs = _spin(0, 20_000, ReportOptions.max_thumbs, 100,
-                            "Map points whose thumbnail is embedded (about 3 KB each).")
+        self.thumbs = _spin(0, 50_000, ReportOptions.max_thumbs, 100,
+                            "Map points whose thumbnail is embedded (about 3 KB each, "
+                            f"{ReportOptions.thumb_bytes / 1e6:g} MB in all at most).")
         self.items = _spin(1, 48, ReportOptions.sample_items, 1,
                            "Items shown with their cross-modal matches; the selection comes first.")
         form = QFormLayout()

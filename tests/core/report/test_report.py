@@ -68,6 +68,15 @@ def test_big_tables_are_sampled_and_the_page_says_so(tmp_path):
     assert on_map < 20
 
 
+def test_the_thumbnails_keep_to_their_byte_budget(tmp_path):
+    data = run_to_end(report_job(report_input(tmp_path), ReportOptions(sample_items=1,
+                                                                       matches_per_list=2, thumb_bytes=1)))
+    first = {data["samples"][0]["id"]} | {m["id"] for lst in data["samples"][0]["lists"]
+                                          if lst["target"] == "image" for m in lst["matches"]}
+    assert len(data["thumbs"]) == len(first)  # the featured ones, then the budget stops it
+    assert "Thumbnails are embedded for" in data["header"]["sampling"][0]
+
+
 def test_choose_points_keeps_the_featured_rows_and_is_seeded():
     a = choose_points(1000, 50, [7, 999], seed=3)
     assert len(a) == 50 and {7, 999} <= set(a.tolist()) and np.all(np.diff(a) > 0)
