@@ -328,6 +328,9 @@ class MainWindow(QMainWindow):
             return None
         if self.presentation is None:  # one per window, kept: its panels stay connected
             self.presentation = QtPresentation(self.state, self.model, self.thumbnails, self)
+        pictures = getattr(self.panels.get("map"), "images", None)
+        if pictures is not None:  # present the map as it is shown: dots or pictures
+            self.presentation.map.images.set_enabled(pictures.action.isChecked())
         self.presentation.present()
         return self.presentation
 

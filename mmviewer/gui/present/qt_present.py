@@ -53,7 +53,7 @@ class QtPresentation(QWidget):
         self.strip = QtMatchStrip(state, model, thumbnails)
         self.heading = QLabel()
         self.heading.setTextFormat(Qt.TextFormat.RichText)
-        self.hint = QLabel("← → step through the items · Esc leaves")
+        self.hint = QLabel("← → step through the items · P pictures · Esc leaves")
         self.hint.setEnabled(False)
         for label in (self.heading, self.hint):  # long ids must not widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -75,6 +75,7 @@ class QtPresentation(QWidget):
         # Shortcuts, not key events: the map's view and the strip's list would eat the arrows.
         for key in ("Escape", "F11"):
             QShortcut(QKeySequence(key), self, activated=self.leave)
+        QShortcut(QKeySequence("P"), self, activated=self.toggle_pictures)
         for keys, delta in ((NEXT_KEYS, 1), (PREVIOUS_KEYS, -1), ((Qt.Key.Key_Home,), -HOME),
                             ((Qt.Key.Key_End,), HOME)):
             for key in keys:
@@ -117,6 +118,11 @@ class QtPresentation(QWidget):
         self.setFocus(Qt.FocusReason.OtherFocusReason)
         self.model.request_matches()  # the strip draws the current item's lists
         self.map.reset_view()
+
+    def toggle_pictures(self) -> None:
+        """Item pictures on the map instead of dots (when few enough are in view)."""
+        images = self.map.images
+        images.set_enabled(not images.action.isChecked())
 
     def leave(self) -> None:
         self.preview.audio.stop()

@@ -42,6 +42,8 @@ def test_arrow_keys_step_through_the_selection(qtbot, show, model):
         press(qtbot, show, key)
         assert model.state.current == row
     assert "3 of 3 selected items" in show.heading.text()
+    press(qtbot, show, Qt.Key.Key_P)  # pictures on the map, for an audience
+    assert show.map.images.action.isChecked()
     assert show.preview.row == 12  # the preview follows
     with qtbot.waitSignal(show.left):
         press(qtbot, show, Qt.Key.Key_Escape)
