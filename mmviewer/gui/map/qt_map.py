@@ -166,11 +166,13 @@ class QtMap(MapInteractionMixin, MapStylingMixin, QWidget):
         self.view_box.enableAutoRange()
         self.view_box.updateAutoRange()
 
-    def row_at(self, x: float, y: float, radius_px: float = HIT_PX) -> int:
+    def row_at(self, x: float, y: float, radius_px: float | None = None) -> int:
         """Table row of the point nearest data position (x, y) within ``radius_px``, or -1."""
         return self.layer.row_of(self._point_at(x, y, radius_px))
 
-    def _point_at(self, x: float, y: float, radius_px: float = HIT_PX) -> int:
+    def _point_at(self, x: float, y: float, radius_px: float | None = None) -> int:
+        if radius_px is None:  # a picture on the map is hit anywhere on it
+            radius_px = max(HIT_PX, self.images.reach_px())
         px = self.view_box.viewPixelSize()[0]
         reach = radius_px * px if np.isfinite(px) and px > 0 else np.inf
         return self.layer.nearest(x, y, reach)

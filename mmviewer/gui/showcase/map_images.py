@@ -334,6 +334,10 @@ class MapImages(QObject):
     def _on_action_toggled(self, _on: bool) -> None:
         self._on_view_changed()
 
+    def reach_px(self) -> float:
+        """How far from a point (screen pixels) its picture reaches; 0 while dots are shown."""
+        return self.item.side / 2 + FRAME_PX if len(self.item.images) else 0.0
+
     def set_enabled(self, on: bool) -> None:
         """Switch picture mode on or off (the toolbar's "Pictures")."""
         self.action.setChecked(bool(on))

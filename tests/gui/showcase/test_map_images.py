@@ -38,8 +38,14 @@ def test_pictures_replace_the_dots_and_are_cached_in_the_store(qtbot, pictures, 
     c = panel.colouring
     red = c.colours[c.labels.index("red")]
     assert pictures.item.frames[0] == QColor.fromRgbF(*[float(v) for v in red])
+    # a picture is hovered and clicked anywhere on it, not only at its centre
+    reach = pictures.reach_px()
+    assert reach > 12
+    px = panel.view_box.viewPixelSize()[0]
+    assert panel.row_at(0.0 + 0.8 * reach * px, 0.0) == 0
     pictures.set_enabled(False)
     assert len(pictures.item.rows) == 0
+    assert panel.row_at(0.0 + 0.8 * reach * px, 0.0) == -1  # dots: the usual 10 px reach
 
 
 def test_many_items_in_view_stay_dots_until_zoomed_in(qtbot, pictures, panel, monkeypatch):
