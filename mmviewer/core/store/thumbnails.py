@@ -18,6 +18,7 @@ import json
 import mmap
 import os
 import re
+import stat
 import struct
 import time
 from pathlib import Path
@@ -115,7 +116,14 @@ class ThumbnailShelf:
 
     # -- packs ------------------------------------------------------------------------------
     def _load(self) -> None:
-        if self.folder is None or not self.folder.is_dir():
+        if self.folder is None:
+            return
+        problem = _folder_problem(self.folder)
+        if problem is not None:  # not written by us: never follow it, never write through it
+            self.persist = False
+            self.problems.append(f"{self.folder}: {problem}; thumbnails are kept in memory only")
+            return
+        if not self.folder.is_dir():
             return
         remove_stale_temporaries(self.folder)
         names = sorted((n for n in os.listdir(self.folder) if PACK_RE.match(n)),
@@ -127,8 +135,7 @@ class ThumbnailShelf:
 
     def _open_pack(self, path: Path) -> None:
         try:
-            with open(path, "rb") as fh:
-                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            mapped = _map_regular(path)
             if mapped[:8] != MAGIC:
                 raise ValueError("not a thumbnail pack")
             (header_len,) = struct.unpack("<I", mapped[8:12])
@@ -181,6 +188,31 @@ class ThumbnailShelf:
             except OSError:
                 pass
         self._open_pack(path)
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why a folder on the way to the packs is not ours (a link, a file), or None."""
+    for path in (folder.parent, folder):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            return f"unreadable ({err.strerror or err})"
+        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+            return "a link or a file where the store keeps a folder"
+    return None
+
+
+def _map_regular(path: Path) -> mmap.mmap:
+    """Memory-map a pack that is a regular file: a link is not followed, a pipe never blocks."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
 def make_thumbnails(shelf: ThumbnailShelf, hashes: HashCache | None, refs):

@@ -80,4 +80,24 @@ def test_an_unwritable_store_still_gives_thumbnails(tmp_path, make):
     shelf = ThumbnailShelf.for_store(blocker, 32)
     got = list(make_thumbnails(shelf, HashCache(None), refs(tmp_path / "d", make, 2)))
     assert all(data for _, data, _ in got)
-    assert not shelf.persist and "could not write" in shelf.problems[0]
+    assert not shelf.persist and "kept in memory only" in shelf.problems[0]
+
+
+def test_links_and_pipes_in_the_store_are_neither_followed_nor_waited_on(tmp_path, make):
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store = tmp_path / "store"
+    (store / "thumbnails").mkdir(parents=True)
+    os.symlink(outside, store / "thumbnails" / "32px")  # a crafted store sends writes elsewhere
+    shelf = ThumbnailShelf.for_store(store, 32)
+    got = list(make_thumbnails(shelf, HashCache(None), refs(tmp_path / "d", make, 2)))
+    assert all(data for _, data, _ in got) and list(outside.iterdir()) == []
+    assert "a link or a file" in shelf.problems[0]
+    folder = tmp_path / "store2" / "thumbnails" / "32px"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "pack-1.bin")  # opening a pipe would wait forever
+    os.symlink("/etc/passwd", folder / "pack-2.bin")
+    shelf = ThumbnailShelf.for_store(tmp_path / "store2", 32)
+    assert len(shelf) == 0 and len(shelf.problems) == 2
