@@ -101,3 +101,17 @@ def test_links_and_pipes_in_the_store_are_neither_followed_nor_waited_on(tmp_pat
     os.symlink("/etc/passwd", folder / "pack-2.bin")
     shelf = ThumbnailShelf.for_store(tmp_path / "store2", 32)
     assert len(shelf) == 0 and len(shelf.problems) == 2
+
+
+def test_a_failed_write_keeps_the_thumbnails_in_memory(tmp_path, make, monkeypatch):
+    import mmviewer.core.store.thumbnails as th
+    from mmviewer.core.store.atomic import StoreWriteError
+
+    def full(path, data):
+        raise StoreWriteError(28, f"could not write {path}: No space left on device")
+
+    monkeypatch.setattr(th, "write_bytes_atomic", full)
+    shelf = ThumbnailShelf.for_store(tmp_path, 32)
+    got = list(make_thumbnails(shelf, HashCache(None), refs(tmp_path / "d", make, 2)))
+    assert all(data for _, data, _ in got) and len(shelf) == 2
+    assert not shelf.persist and "No space left" in shelf.problems[0]
