@@ -43,10 +43,14 @@ class ImageSource:
 def load_images(source: ImageSource, refs):
     """Generator job: ``(row, QImage | None, reason)`` for each ``(row, MediaRef)``."""
     source.open()
-    for row, data, reason in make_thumbnails(source.shelf, source.hashes, refs):
-        image = None
-        if data is not None:
-            image = QImage.fromData(data)
-            if image.isNull():
-                image, reason = None, "the cached thumbnail could not be decoded"
-        yield row, image, reason
+    made = make_thumbnails(source.shelf, source.hashes, refs)
+    try:
+        for row, data, reason in made:
+            image = None
+            if data is not None:
+                image = QImage.fromData(data)
+                if image.isNull():
+                    image, reason = None, "the cached thumbnail could not be decoded"
+            yield row, image, reason
+    finally:
+        made.close()  # a superseded job still writes what it made to the store

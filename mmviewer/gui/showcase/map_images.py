@@ -173,6 +173,7 @@ class MapImages(QObject):
         self.note.hide()
         self.cache: OrderedDict[int, QImage | None] = OrderedDict()
         self.source: ImageSource | None = None
+        self._told = 0  # store problems already shown
         self.has_images = False
         self._job = self.model.jobs.slot("map-images", id(self))
         self._timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
@@ -213,6 +214,7 @@ class MapImages(QObject):
             except OSError:
                 store = None
         self.source = ImageSource(store)  # the old one closes with its last job
+        self._told = 0
         self._on_view_changed()
 
     # -- what is in view ------------------------------------------------------------------------
@@ -306,7 +308,8 @@ class MapImages(QObject):
                 refs.append((row, ref))
         if refs:
             self._job.submit(load_images, self.source, refs, on_progress=self._on_job_image,
-                             on_error=self._on_job_failed, label="Loading pictures")
+                             on_result=self._on_job_done, on_error=self._on_job_failed,
+                             label="Loading pictures")
 
     def _on_job_image(self, value) -> None:
         row, image, _reason = value  # a broken file keeps its dot
@@ -316,6 +319,15 @@ class MapImages(QObject):
         if image is not None and row in set(self.item.rows.tolist()):
             self.item.images[row] = image
             self.item.update()
+
+    def _on_job_done(self, _value) -> None:
+        shelf = self.source.shelf if self.source is not None else None
+        if shelf is not None and len(shelf.problems) > self._told:  # say each problem once
+            from mmviewer.core.app.state import Notice
+
+            for problem in shelf.problems[self._told:]:
+                self.model.notice.emit(Notice(f"Map pictures: {problem}", "warning"))
+            self._told = len(shelf.problems)
 
     def _on_job_failed(self, err) -> None:
         from mmviewer.core.app.state import Notice
