@@ -35,10 +35,6 @@ class ImageSource:
             files = self.store_root / "files.parquet" if self.store_root is not None else None
             self.hashes = HashCache(files)
 
-    def close(self) -> None:
-        if self.shelf is not None:
-            self.shelf.close()
-
 
 def load_images(source: ImageSource, refs):
     """Generator job: ``(row, QImage | None, reason)`` for each ``(row, MediaRef)``."""
