@@ -204,6 +204,11 @@ class QtMatchStrip(QWidget):
             row = int(row)
             partner = target is not None and found.is_partner(rank - 1)
             tile = _Tile(row, rank, partner, self.side, self.row_box)
+            name = str(self.model.workspace.table.ids[row])
+            tile.setToolTip(f"#{rank}: {name}")
+            if not partner:  # the partner's caption says "its own" instead
+                tile.caption.setText(tile.caption.fontMetrics().elidedText(
+                    f"#{rank} {name}", Qt.TextElideMode.ElideRight, self.side - 8))
             tile.clicked.connect(self._on_tile_clicked)
             self._fill(tile, row, target)
             self.row_layout.addWidget(tile)
