@@ -103,10 +103,10 @@
   const toScreen = (i) => [MAP.tx + MAP.s * MAP.x[i], MAP.ty - MAP.s * MAP.y[i]];
 
   function visible() {
-    const out = [];
-    for (let i = 0; i < MAP.x.length; i++) {
-      const [px, py] = toScreen(i);
-      if (px > -40 && px < MAP.w + 40 && py > -40 && py < MAP.h + 40) out.push(i);
+    const out = [], X = MAP.x, Y = MAP.y, s = MAP.s, tx = MAP.tx, ty = MAP.ty;
+    const x0 = (-40 - tx) / s, x1 = (MAP.w + 40 - tx) / s, y0 = (ty - MAP.h - 40) / s, y1 = (ty + 40) / s;
+    for (let i = 0; i < X.length; i++) {
+      if (X[i] > x0 && X[i] < x1 && Y[i] > y0 && Y[i] < y1) out.push(i);
     }
     return out;
   }
@@ -134,16 +134,33 @@
     const inView = new Uint8Array(MAP.x.length);
     for (const i of vis) inView[i] = 1;
     const size = pictures ? thumbSize(vis) : 0;
-    const thumbs = [];
-    for (const i of MAP.order) {
-      if (!inView[i]) continue;
-      const k = idx[i], off = MAP.active !== null && MAP.active !== k;
-      const [px, py] = toScreen(i);
-      if (pictures && D.points.thumb[i] >= 0 && !off) { thumbs.push(i); continue; }
-      ctx.globalAlpha = off ? 0.12 : 0.9;
-      ctx.fillStyle = c.colours[k];
-      ctx.beginPath(); ctx.arc(px, py, r, 0, 2 * Math.PI); ctx.fill();
-      if (r > 2.5 && !off) { ctx.globalAlpha = 0.5; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.6; ctx.stroke(); }
+    // Dots in CHUNKS slices of the shuffled order, one path per colour in each slice: one fill
+    // per colour instead of one per point (20k points in a few ms), and no colour on top of all.
+    const thumbs = [], K = c.colours.length, X = MAP.x, Y = MAP.y, s = MAP.s, tx = MAP.tx, ty = MAP.ty;
+    const order = MAP.order, CHUNKS = 8, step = Math.ceil(order.length / CHUNKS), TAU = 2 * Math.PI;
+    for (let from = 0; from < order.length; from += step) {
+      const buckets = Array.from({length: K}, () => []);
+      for (let j = from; j < Math.min(from + step, order.length); j++) {
+        const i = order[j];
+        if (!inView[i]) continue;
+        if (pictures && D.points.thumb[i] >= 0 && (MAP.active === null || MAP.active === idx[i])) { thumbs.push(i); continue; }
+        buckets[idx[i]].push(i);
+      }
+      for (let k = 0; k < K; k++) {
+        const b = buckets[k];
+        if (!b.length) continue;
+        const off = MAP.active !== null && MAP.active !== k;
+        ctx.beginPath();
+        for (const i of b) {
+          const px = tx + s * X[i], py = ty - s * Y[i];
+          ctx.moveTo(px + r, py);
+          ctx.arc(px, py, r, 0, TAU);
+        }
+        ctx.globalAlpha = off ? 0.12 : 0.9;
+        ctx.fillStyle = c.colours[k];
+        ctx.fill();
+        if (r > 2.5 && !off) { ctx.globalAlpha = 0.5; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.6; ctx.stroke(); }
+      }
     }
     ctx.globalAlpha = 1;
     for (const i of thumbs) {
@@ -195,7 +212,7 @@
     const vis = visible(), pictures = MAP.pictures && vis.length <= MAP.picturesMax;
     if (pictures) bd = Math.max(bd, 900);
     for (const i of vis) {
-      const [px, py] = toScreen(i), d = (px - mx) ** 2 + (py - my) ** 2;
+      const dx = MAP.tx + MAP.s * MAP.x[i] - mx, dy = MAP.ty - MAP.s * MAP.y[i] - my, d = dx * dx + dy * dy;
       if (d < bd) { bd = d; best = i; }
     }
     return best;
