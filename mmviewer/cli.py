@@ -4,6 +4,7 @@
     mmviewer embed FOLDER [--json]       embed a dataset into its store
     mmviewer eval FOLDER --query M --target M [--align METHOD]
     mmviewer match FOLDER --item ID [--query M] [--target M] [--weights image=1,text=1]
+    mmviewer report FOLDER -o report.html   one self-contained HTML file to share
 
 Only argparse and the standard library are imported at start-up, so ``--help`` is instant.
 """
@@ -16,7 +17,7 @@ import os
 import sys
 import time
 
-SUBCOMMANDS = ("embed", "eval", "match")
+SUBCOMMANDS = ("embed", "eval", "match", "report")
 EXIT_NOTHING, EXIT_INTERRUPTED = 1, 130
 
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mmviewer",
         description="Explore multimodal alignments: images, texts and audio that belong together.",
-        epilog="Headless commands: 'mmviewer embed|eval|match --help'.",
+        epilog="Headless commands: 'mmviewer embed|eval|match|report --help'.",
     )
     p.add_argument("folder", nargs="?", help="dataset folder, manifest (.csv/.jsonl) or embeddings table (.parquet/.npz)")
     p.add_argument("--demo", action="store_true", help="open the bundled demo dataset")
@@ -80,8 +81,34 @@ def build_subparser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--weights", default=None, help="fusion weights, e.g. image=1,text=1,audio=0.5")
         p.add_argument("--align", default="none", choices=("none", "procrustes", "ridge", "cca", "contrastive"))
         p.add_argument("--k", type=int, default=10, help="number of matches (default: %(default)s)")
+    elif name == "report":
+        _add_report_options(p)
     _add_encoder_options(p)
     return p
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.description = ("Write one self-contained HTML report (map, metrics, matches; no network, "
+                     "no server) that anyone can open in a browser.")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    p.add_argument("--title", default=None, help="heading of the report (default: the folder's name)")
+    p.add_argument("--layout", default="auto", choices=("auto", "umap", "pca"),
+                   help="map: auto = the app's saved map when it matches, else UMAP (default: %(default)s)")
+    p.add_argument("--weights", default=None, help="fusion weights, e.g. image=1,text=1,audio=0.5")
+    p.add_argument("--align", default="auto", choices=("auto", "none", "procrustes", "ridge", "cca", "contrastive"),
+                   help="alignment method (default: %(default)s)")
+    p.add_argument("--label-column", default=None, help="metadata column for label figures and the first colouring")
+    p.add_argument("--items", type=int, default=12, help="items shown with their matches (default: %(default)s)")
+    p.add_argument("--max-points", type=int, default=20_000,
+                   help="points on the map; bigger sets are sampled (default: %(default)s)")
+    p.add_argument("--max-thumbs", type=int, default=5_000,
+                   help="thumbnails embedded for map points (default: %(default)s) ...")
+    p.add_argument("--thumbs-mb", type=float, default=3.0,
+                   help="... within this many megabytes of the file (default: %(default)s)")
+    p.add_argument("--thumb-size", type=int, default=64, help="thumbnail size in pixels (default: %(default)s)")
+    p.add_argument("--suspects", default=None, metavar="JSON",
+                   help="include the output of 'mmviewer suspects --json' as a Suspects section")
+    p.add_argument("--seed", type=int, default=0, help="random state of the samples (default: %(default)s)")
 
 
 def _version() -> str:
@@ -263,18 +290,86 @@ def _leave_stuck_decoders(code: int) -> None:
         os._exit(code)
 
 
+def cmd_report(args) -> int:
+    from tqdm import tqdm
+
+    from mmviewer.core.report import ReportInput, ReportOptions, report_job, write_report
+    from mmviewer.core.report.layout import map_positions
+    from mmviewer.core.report.suspects import discover, read_suspects
+    from mmviewer.core.store.embedding_store import store_dir_for
+
+    options = ReportOptions(max_points=args.max_points, max_thumbs=args.max_thumbs,
+                            thumb_px=args.thumb_size, sample_items=args.items, seed=args.seed,
+                            thumb_bytes=int(args.thumbs_mb * 1e6))
+    suspects = read_suspects(args.suspects) if args.suspects else None
+    dataset, result = run_embedding(args, quiet=args.json)
+    table = result.table
+    if table.n_items == 0:
+        _eprint(f"mmviewer report: no usable item in {args.folder}")
+        return EXIT_NOTHING
+    weights = parse_weights(args.weights) or {m: 1.0 for m in table.modalities}
+    unknown = sorted(set(weights) - set(table.modalities))
+    if unknown:
+        raise ValueError(f"--weights names {', '.join(unknown)}, not in this dataset "
+                         f"(it has {', '.join(table.modalities)})")
+    store = (store_dir_for(dataset.root) if dataset.precomputed is None and not args.no_cache
+             else None)
+    label = args.label_column or next((c for c in ("label", "labels", "class", "category")
+                                       if c in table.metadata), None)
+    if label is not None and label not in table.metadata:
+        raise ValueError(f"no metadata column {label!r}; the table has {sorted(table.metadata) or 'none'}")
+    if not args.json:
+        _eprint("Laying out the map…")
+    positions, kind = map_positions(table, weights, store, args.layout, args.seed)
+    from mmviewer.core.match.workspace import Workspace
+
+    ws = Workspace(table)
+    if suspects is None:
+        suspects = discover(ws, args.align)
+    inp = ReportInput(table, positions, dataset, title=args.title or "", source=str(args.folder),
+                      layout_kind=kind, weights=weights, method=args.align, label_column=label,
+                      suspects=suspects, store_root=store, workspace=ws)
+    gen = report_job(inp, options)
+    bar = tqdm(total=100, desc="report", unit="%", file=sys.stderr, leave=False,
+               disable=True if args.json else None)
+    try:
+        while True:
+            try:
+                step = next(gen)
+            except StopIteration as stop:
+                data = stop.value
+                break
+            bar.set_description(step.text)
+            bar.update(int(step.fraction * 100) - bar.n)
+    finally:
+        bar.close()
+    size = write_report(data, args.output)
+    summary = {"path": str(args.output), "bytes": size, "points": data["map"]["n_points"],
+               "items_total": table.n_items, "thumbnails": len(data["thumbs"]),
+               "items": len(data["samples"]), "layout": kind,
+               "suspects": None if data["suspects"] is None else len(data["suspects"])}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"Wrote {summary['path']} ({summary['bytes'] / 1e6:.2f} MB: {summary['points']:,} "
+              f"points, {summary['thumbnails']:,} thumbnails, {summary['items']} items with matches)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
         args = build_subparser(name).parse_args(argv[1:])
-        handler = {"embed": cmd_embed, "eval": cmd_eval, "match": cmd_match}[name]
+        handler = {"embed": cmd_embed, "eval": cmd_eval, "match": cmd_match, "report": cmd_report}[name]
         try:
             code = handler(args)
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
-        except (FileNotFoundError, NotADirectoryError, ValueError, KeyError) as err:
-            _eprint(f"mmviewer {name}: {err.args[0] if err.args else err}")
+        except (OSError, ValueError, KeyError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else (
+                err.args[0] if err.args else err)
+            _eprint(f"mmviewer {name}: {reason}")
             code = EXIT_NOTHING
         _leave_stuck_decoders(code)
         return code

@@ -67,6 +67,15 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     return area
 
 
+def fitted_size(screen, wanted: tuple[int, int] = (1500, 940)) -> tuple[int, int]:
+    """The first window size: ``wanted``, shrunk to fit the screen's free area (1000 x 700
+    screens, 2x scale factors)."""
+    if screen is None:
+        return wanted
+    free = screen.availableGeometry()
+    return min(wanted[0], int(free.width() * 0.96)), min(wanted[1], int(free.height() * 0.94))
+
+
 def droppable_path(urls) -> Path | None:
     """The first local folder, manifest or embeddings table among dropped ``urls``."""
     for url in urls:
@@ -97,6 +106,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(self.model, parent=self)
         self.exporter = Exporter(self.model, self)
         self.report_dialog = None
+        self.presentation = None
         self._requested: Path | None = None
         self._dialogs: list = []  # non-modal dialogs kept alive
         self._shown_once = False
@@ -156,8 +166,7 @@ class MainWindow(QMainWindow):
             actions = getattr(self.panels.get(key), "selection_actions", None)
             if actions is not None:
                 actions.table_requested.connect(self._on_selection_table_requested)
-        screen = self.screen().availableGeometry()
-        self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
+        self.resize(*fitted_size(self.screen(), DEFAULT_SIZE))
         for key, error in self.panel_errors.items():
             QTimer.singleShot(0, lambda k=key, e=error: self.model.notice.emit(
                 Notice(f"The {SPECS[k].title} panel could not be built: {e}", "error",
@@ -302,10 +311,44 @@ class MainWindow(QMainWindow):
         if path:
             self.exporter.export_metrics(path, self.panels.get("metrics"))
 
-    def _on_export_map_triggered(self) -> None:
-        path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
-        if path:
-            self.exporter.export_map(path, self.panels.get("map"))
+    def _on_export_map_triggered(self):
+        from mmviewer.gui.dialogs.map_export import QtMapExportDialog
+
+        panel = self.panels.get("map")
+        if self.model.workspace is None or not hasattr(panel, "layer"):
+            path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
+            if path:
+                self.exporter.export_map(path, panel)  # says why it cannot
+            return None
+        dialog = QtMapExportDialog(panel, Path(self._start_dir()) / f"{self._dataset_stem()}_map.png",
+                                   self._dataset_stem(), self)
+        return self._show_dialog(dialog)
+
+    def _on_export_report_triggered(self):
+        from mmviewer.gui.dialogs.share_report import QtShareReportDialog
+
+        if self.model.workspace is None:
+            self.model.notice.emit(Notice("Nothing to export yet: open a dataset first.", "warning"))
+            return None
+        stem = self._dataset_stem()
+        dialog = QtShareReportDialog(self.model, Path(self._start_dir()) / f"{stem}_report.html",
+                                     stem, self.panels.get("map"), self.exporter.last_metrics, self)
+        return self._show_dialog(dialog)
+
+    def _on_present_triggered(self):
+        from mmviewer.gui.present.qt_present import QtPresentation
+
+        if self.model.workspace is None:
+            self.model.notice.emit(Notice("Open a dataset first: presentation mode shows its "
+                                          "map and items.", "info"))
+            return None
+        if self.presentation is None:  # one per window, kept: its panels stay connected
+            self.presentation = QtPresentation(self.state, self.model, self.thumbnails, self)
+        pictures = getattr(self.panels.get("map"), "images", None)
+        if pictures is not None:  # present the map as it is shown: dots or pictures
+            self.presentation.map.images.set_enabled(pictures.action.isChecked())
+        self.presentation.present()
+        return self.presentation
 
     def _on_selection_table_requested(self, rows) -> None:
         dock, panel = self.docks.get("items"), self.panels.get("items")

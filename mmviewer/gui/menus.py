@@ -41,6 +41,9 @@ def build_menus(window) -> dict[str, QAction]:
                                   "Write the alignment metrics shown in the Metrics panel (JSON).")
     a["export_map"] = _action(window, "Export m&ap…", window._on_export_map_triggered,
                               "Save the map as an image (PNG) or drawing (SVG).")
+    a["export_report"] = _action(window, "Export report (&HTML)…", window._on_export_report_triggered,
+                                 "One self-contained web page of the map, the metrics and the "
+                                 "matches, to share with people who do not run mmviewer.")
     a["quit"] = _action(window, "&Quit", window.close, "Save the session and quit.",
                         QKeySequence.StandardKey.Quit)
     file_menu = bar.addMenu("&File")
@@ -56,7 +59,7 @@ def build_menus(window) -> dict[str, QAction]:
     file_menu.addSeparator()
     file_menu.addAction(a["report"])
     file_menu.addSeparator()
-    for key in ("export_matches", "export_metrics", "export_map"):
+    for key in ("export_matches", "export_metrics", "export_map", "export_report"):
         file_menu.addAction(a[key])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
@@ -84,6 +87,10 @@ def build_menus(window) -> dict[str, QAction]:
         view_menu.addAction(toggle)
         a[f"view_{key}"] = toggle
     view_menu.addSeparator()
+    a["present"] = _action(window, "&Presentation mode", window._on_present_triggered,
+                           "The map, the current item and its matches full screen in large "
+                           "type; ← → step through the selection; Esc leaves.", "F11")
+    view_menu.addAction(a["present"])
     a["reset_layout"] = _action(window, "&Reset panel layout", window.reset_layout,
                                 "Put every panel back where it started.")
     view_menu.addAction(a["reset_layout"])

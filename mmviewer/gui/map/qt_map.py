@@ -35,6 +35,7 @@ from mmviewer.gui.map.styling import MapStylingMixin
 from mmviewer.gui.map.toolbar import MapControlsMixin, MapToolbar
 from mmviewer.gui.map.viewbox import MapViewBox
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
+from mmviewer.gui.showcase.map_images import MapImages
 from mmviewer.gui.table.selection import SelectionActions, count_text
 
 HIT_PX = 10  # hover/click reach in screen pixels
@@ -85,6 +86,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         self.markers = Markers(self.view_box)
         self.legend = MapLegend(self.plot)
         self.card = HoverCard(self.plot)
+        self.images = MapImages(self)  # item pictures at their places (the toolbar's Pictures)
         self._colour_job = model.jobs.slot("map-colour", id(self))
         self._top_job = model.jobs.slot("map-top-matches", id(self))
         self._select_job = model.jobs.slot("map-select", id(self))
@@ -179,11 +181,13 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         self.view_box.enableAutoRange()
         self.view_box.updateAutoRange()
 
-    def row_at(self, x: float, y: float, radius_px: float = HIT_PX) -> int:
+    def row_at(self, x: float, y: float, radius_px: float | None = None) -> int:
         """Table row of the point nearest data position (x, y) within ``radius_px``, or -1."""
         return self.layer.row_of(self._point_at(x, y, radius_px))
 
-    def _point_at(self, x: float, y: float, radius_px: float = HIT_PX) -> int:
+    def _point_at(self, x: float, y: float, radius_px: float | None = None) -> int:
+        if radius_px is None:  # a picture on the map is hit anywhere on it
+            radius_px = max(HIT_PX, self.images.reach_px())
         px = self.view_box.viewPixelSize()[0]
         reach = radius_px * px if np.isfinite(px) and px > 0 else np.inf
         return self.layer.nearest(x, y, reach)

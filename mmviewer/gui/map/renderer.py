@@ -204,15 +204,16 @@ class PointCloudItem(pg.GraphicsObject):
             self._ordered[name] = arr
         return arr
 
-    def render_image(self, affine, width: int, height: int) -> np.ndarray:
-        """Rasterise into a (height, width) premultiplied ARGB32 array (the benchmark's entry)."""
+    def render_image(self, affine, width: int, height: int, pixel_ratio: float = 1.0) -> np.ndarray:
+        """Rasterise into a (height, width) premultiplied ARGB32 array (the benchmark's entry);
+        ``pixel_ratio`` device pixels per logical pixel keep points the same size on HiDPI."""
         if self._table is None:
             self._table = colour_table(*variant_rgba(self._colours, self._background, self._accent))
         symbols = None if self._symbols is None else self._get_ordered("sym")
         self.render_count += 1
         return self.raster.render(self._get_ordered("x"), self._get_ordered("y"),
                                   self._get_ordered("style"), self._table, affine, width, height,
-                                  symbols=symbols, scale=self.point_scale,
+                                  symbols=symbols, scale=self.point_scale * pixel_ratio,
                                   style_key=self._style_version)
 
     # -- pyqtgraph / QGraphicsItem -------------------------------------------------------------
@@ -262,7 +263,7 @@ class PointCloudItem(pg.GraphicsObject):
         affine = (tr.m11() * dpr, (tr.m31() - left) * dpr, tr.m22() * dpr, (tr.m32() - top) * dpr)
         key = (w, h, affine, self._version, self.point_scale)
         if self._cache is None or self._cache[0] != key:
-            buf = self.render_image(affine, w, h)
+            buf = self.render_image(affine, w, h, dpr)
             img = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
             img.setDevicePixelRatio(dpr)
             self._cache = (key, img, buf)

@@ -10,11 +10,12 @@ control under the cursor.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,7 +36,6 @@ from mmviewer.core.app.state import (
     META_PREFIX,
     SOURCE_FUSED,
     VALUE_PREFIX,
-    Notice,
 )
 from mmviewer.gui.flow import FlowLayout
 from mmviewer.gui.map.viewbox import LASSO, PAN, RECT
@@ -225,14 +225,12 @@ class MapControlsMixin:
         self._show_colouring()
 
     def _on_toolbar_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export map", "map.png",
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path:
-            try:
-                self.export_image(path)
-            except Exception as err:  # a failed export is a message, not a crash
-                self.model.notice.emit(Notice(f"Could not export the map: {err}", "error",
-                                                   path=path))
+        from mmviewer.gui.dialogs.map_export import QtMapExportDialog, default_title
+
+        title = default_title(self.model)
+        self._export_dialog = QtMapExportDialog(self, Path(f"{title or 'map'}_map.png").resolve(),
+                                                title, self)
+        self._export_dialog.show()
 
     def _on_state_layout(self, _value) -> None:
         self.toolbar.show_layout(self.state.layout)
