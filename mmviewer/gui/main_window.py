@@ -13,9 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QFrame,
-    QLineEdit,
     QMainWindow,
     QPushButton,
     QScrollArea,
@@ -25,8 +23,8 @@ from PySide6.QtWidgets import (
 from mmviewer.core.app.model import AppModel
 from mmviewer.core.app.state import Notice, ViewState
 from mmviewer.core.embed.options import EmbedOptions
-from mmviewer.gui.exports import MAP_FILTERS, MATCH_FILTERS, METRICS_FILTERS, Exporter, with_suffix
-from mmviewer.gui.menus import build_menus
+from mmviewer.gui.exports import Exporter
+from mmviewer.gui.menus import MenuHandlers, build_menus
 from mmviewer.gui.panels.registry import PANELS, SPECS, build_panel
 from mmviewer.gui.preview.thumbnails import ThumbnailCache
 from mmviewer.gui.qt_jobs import QtScheduler
@@ -87,7 +85,7 @@ def droppable_path(urls) -> Path | None:
     return None
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MenuHandlers, QMainWindow):
     """One dataset at a time, shown in linked panels."""
 
     def __init__(self, model: AppModel | None = None, settings=None,
@@ -261,144 +259,6 @@ class MainWindow(QMainWindow):
         if self.model.result is not None:
             return self.model.result.report
         return getattr(self.model.dataset, "report", None)
-
-    # -- menu handlers ----------------------------------------------------------------------------
-    def _start_dir(self) -> str:
-        return str(self._requested.parent if self._requested else Path.home())
-
-    def _on_open_folder_triggered(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder", self._start_dir())
-        if folder:
-            self.open_interactive(folder)
-
-    def _on_open_table_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open an embeddings table", self._start_dir(),
-            "Embeddings (*.parquet *.npz);;Manifests (*.csv *.jsonl);;All files (*)")
-        if path:
-            self.open_interactive(path)
-
-    def _on_open_demo_triggered(self) -> None:
-        self.open_demo()
-
-    def _on_report_triggered(self):
-        from mmviewer.gui.dialogs.report import QtReportDialog
-
-        report = self._report()
-        if report is None:
-            self.model.notice.emit(Notice("No dataset has been opened yet.", "info"))
-            return None
-        source = str(self._requested) if self._requested else ""
-        self.report_dialog = QtReportDialog(report, source, self)
-        self.report_dialog.show()
-        return self.report_dialog
-
-    def _save_name(self, title: str, filters: str, default_name: str) -> Path | None:
-        start = str(Path(self._start_dir()) / default_name)
-        path, chosen = QFileDialog.getSaveFileName(self, title, start, filters)
-        return with_suffix(path, chosen, Path(default_name).suffix) if path else None
-
-    def _dataset_stem(self) -> str:
-        return (self._requested.stem if self._requested else "mmviewer") or "mmviewer"
-
-    def _on_export_matches_triggered(self) -> None:
-        path = self._save_name("Export matches", MATCH_FILTERS, f"{self._dataset_stem()}_matches.csv")
-        if path:
-            self.exporter.export_matches(path)
-
-    def _on_export_metrics_triggered(self) -> None:
-        path = self._save_name("Export metrics", METRICS_FILTERS, f"{self._dataset_stem()}_metrics.json")
-        if path:
-            self.exporter.export_metrics(path, self.panels.get("metrics"))
-
-    def _on_export_map_triggered(self):
-        from mmviewer.gui.dialogs.map_export import QtMapExportDialog
-
-        panel = self.panels.get("map")
-        if self.model.workspace is None or not hasattr(panel, "layer"):
-            path = self._save_name("Export map", MAP_FILTERS, f"{self._dataset_stem()}_map.png")
-            if path:
-                self.exporter.export_map(path, panel)  # says why it cannot
-            return None
-        dialog = QtMapExportDialog(panel, Path(self._start_dir()) / f"{self._dataset_stem()}_map.png",
-                                   self._dataset_stem(), self)
-        return self._show_dialog(dialog)
-
-    def _on_export_report_triggered(self):
-        from mmviewer.gui.dialogs.share_report import QtShareReportDialog
-
-        if self.model.workspace is None:
-            self.model.notice.emit(Notice("Nothing to export yet: open a dataset first.", "warning"))
-            return None
-        stem = self._dataset_stem()
-        dialog = QtShareReportDialog(self.model, Path(self._start_dir()) / f"{stem}_report.html",
-                                     stem, self.panels.get("map"), self.exporter.last_metrics, self)
-        return self._show_dialog(dialog)
-
-    def _on_present_triggered(self):
-        from mmviewer.gui.present.qt_present import QtPresentation
-
-        if self.model.workspace is None:
-            self.model.notice.emit(Notice("Open a dataset first: presentation mode shows its "
-                                          "map and items.", "info"))
-            return None
-        if self.presentation is None:  # one per window, kept: its panels stay connected
-            self.presentation = QtPresentation(self.state, self.model, self.thumbnails, self)
-        pictures = getattr(self.panels.get("map"), "images", None)
-        if pictures is not None:  # present the map as it is shown: dots or pictures
-            self.presentation.map.images.set_enabled(pictures.action.isChecked())
-        self.presentation.present()
-        return self.presentation
-
-    def _on_selection_table_requested(self, rows) -> None:
-        dock, panel = self.docks.get("items"), self.panels.get("items")
-        if dock is None or not hasattr(panel, "show_rows"):
-            return
-        dock.show()
-        dock.raise_()
-        panel.show_rows(rows)
-
-    def _on_find_triggered(self) -> None:
-        """Ctrl+F: the exact search of the Items panel (id, file name, metadata)."""
-        dock, panel = self.docks.get("items"), self.panels.get("items")
-        if dock is None or not hasattr(panel, "focus_search"):
-            self._on_find_meaning_triggered()
-            return
-        dock.show()
-        dock.raise_()
-        panel.focus_search()
-
-    def _on_find_meaning_triggered(self) -> None:
-        """Ctrl+Shift+F: the Text query panel (search by meaning)."""
-        dock = self.docks.get("query")
-        if dock is None:
-            return
-        dock.show()
-        dock.raise_()  # a tab beside Items and Metrics
-        panel = self.panels["query"]
-        focus = getattr(panel, "focus_query", None)
-        if callable(focus):
-            focus()
-            return
-        edit = panel.findChild(QLineEdit)
-        (edit or panel).setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if edit is not None:
-            edit.selectAll()
-
-    def _on_guide_triggered(self) -> None:
-        from mmviewer.gui.dialogs.help import QtHelpDialog
-
-        self._show_dialog(QtHelpDialog(self))
-
-    def _on_about_triggered(self):
-        from mmviewer.gui.dialogs.help import QtAboutDialog
-
-        return self._show_dialog(QtAboutDialog(self.model, self))
-
-    def _show_dialog(self, dialog):
-        self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
-        dialog.show()
-        return dialog
 
     # -- drops and closing ------------------------------------------------------------------------
     def dragEnterEvent(self, event):  # noqa: N802 (Qt override)

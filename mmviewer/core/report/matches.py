@@ -69,7 +69,7 @@ def match_states(ws: Workspace, query: str, target: str, method: str, rows):
     pair cannot be aligned."""
     t = ws.table
     resolved = ws.resolve_method(query, target, method)
-    qa, tb = ws.projected(query, target, resolved)
+    pair = ws.pair(query, target, resolved)
     rows = np.asarray(rows, np.int64)
     state = np.full(len(rows), NOT_PAIRED, np.int32)
     has = np.flatnonzero(t.present[query][rows] & t.present[target][rows])
@@ -78,7 +78,7 @@ def match_states(ws: Workspace, query: str, target: str, method: str, rows):
     for start in range(0, len(has), step):
         check_cancelled()
         block = has[start:start + step]
-        scores = qa[rows[block]] @ tb.T
+        scores = pair.score_rows(rows[block])
         scores[:, absent] = -np.inf
         best = scores.argmax(axis=1)
         state[block] = np.where(best == rows[block], CORRECT, WRONG)

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtGui import QColor
 
 import mmviewer.gui.showcase.map_images as mi
-from tests.gui.map.test_qt_map import grid, show_layout
+from tests.gui.map.helpers import grid, show_layout
 
 
 @pytest.fixture

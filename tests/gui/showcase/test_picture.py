@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QImage
 
 from mmviewer.gui.dialogs.map_export import QtMapExportDialog
 from mmviewer.gui.showcase.picture import PictureSpec, save_picture
-from tests.gui.map.test_qt_map import grid, show_layout
+from tests.gui.map.helpers import grid, show_layout
 
 
 def colours_in(image: QImage, x0, y0, x1, y1) -> set[tuple[int, int, int]]:
