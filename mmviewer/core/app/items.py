@@ -63,8 +63,8 @@ class ItemData:
         self._sync_state()
         self.drivers = None
         self.frame_changed.emit()
-        self.request_values(delay_s=VALUES_DELAY_S)
-        self.request_drivers(delay_s=DRIVERS_DELAY_S)
+        self.model.after_first_picture(lambda: self.request_values(delay_s=VALUES_DELAY_S))
+        self.model.after_first_picture(lambda: self.request_drivers(delay_s=DRIVERS_DELAY_S))
 
     def _sync_state(self) -> None:
         state, frame = self.model.state, self.frame

@@ -171,3 +171,37 @@ def test_reopen_shows_the_snapshot_then_keeps_or_replaces_it(tmp_path, make, sch
     assert len(ready) == 2 and ready[0] is not ready[1]  # snapshot, then the changed table
     assert ready[0].table.content_digest != ready[1].table.content_digest
     third.shutdown(stop_layouts=False)
+
+
+def test_fits_metrics_and_item_values_wait_for_the_first_picture(scheduler, drive, monkeypatch, tmp_path):
+    """On two cores the secondary jobs delayed the first map of 100k items by ~15 s: they start
+    only once the first picture is up."""
+    import threading
+
+    from mmviewer.core.embed.options import EmbedOptions
+    from tests.planted import media_dataset, planted_table
+
+    release = threading.Event()
+    real_layout = jobs.layout_job
+
+    def held_layout(*args, **kwargs):
+        release.wait(30)
+        yield from real_layout(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "layout_job", held_layout)
+    model = AppModel(ViewState(), scheduler=scheduler)
+    model.options = EmbedOptions(use_store=False)
+    secondary = ("warm-up", "metrics", "item-values", "map-drivers")
+    try:
+        model.set_table(planted_table(), media_dataset(tmp_path / "data"))
+        drive.settle(2.0)  # longer than any of their delays
+        assert model.jobs.is_active("layout")
+        assert not any(model.jobs.is_active(slot) for slot in secondary)
+        release.set()
+        drive.wait_for(model.layout_ready)
+        drive.until(lambda: model.jobs.is_active("metrics") or model.items.done, 30)
+        (result,) = drive.wait_for(model.metrics_ready, 60)
+        assert result["pairs"]
+    finally:
+        release.set()
+        model.shutdown(stop_layouts=False)
