@@ -26,6 +26,7 @@ from pathlib import Path
 from mmviewer.core.data.media import MediaError, load_image
 from mmviewer.core.runtime.cancel import check_cancelled
 from mmviewer.core.store.atomic import StoreWriteError, remove_stale_temporaries, write_bytes_atomic
+from mmviewer.core.store.entries import folder_problem
 from mmviewer.core.store.hashing import HashCache
 
 MAGIC = b"MMTHUMB1"
@@ -193,14 +194,9 @@ class ThumbnailShelf:
 def _folder_problem(folder: Path) -> str | None:
     """Why a folder on the way to the packs is not ours (a link, a file), or None."""
     for path in (folder.parent, folder):
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            return f"unreadable ({err.strerror or err})"
-        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
-            return "a link or a file where the store keeps a folder"
+        problem = folder_problem(path)
+        if problem is not None:
+            return problem
     return None
 
 
