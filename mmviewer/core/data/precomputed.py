@@ -11,7 +11,9 @@ arrays are refused: NPZ files are opened with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -120,23 +122,34 @@ def _read_parquet(path: Path) -> EmbeddingTable:
         ids = np.asarray([str(i) for i in range(n)], dtype=object)
     schema_meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
     vectors, present, encoders, metadata = {}, {}, {}, {}
-    for name in names:
-        if name == id_col:
-            continue
-        typ = schema.field(name).type
-        modality = modality_for_column(name)
-        is_list = pa.types.is_list(typ) or pa.types.is_fixed_size_list(typ) or pa.types.is_large_list(typ)
-        if is_list and modality and pa.types.is_floating(typ.value_type):
-            if pa.types.is_fixed_size_list(typ):
-                mat, mask = _fixed_size_column(pf, name, typ.list_size, n, path)
-            else:
-                col = pf.read(columns=[name]).column(0).combine_chunks()
-                mat, mask = _list_column_to_matrix(col, name, path)
-                del col
-            vectors[modality], present[modality] = _normalised(mat, name, path), mask
-            encoders[modality] = schema_meta.get(f"mmviewer.encoder.{modality}", f"precomputed:{name}")
-        elif not is_list:
-            metadata[name] = _strings(pf.read(columns=[name]).column(0), null="")
+
+    def read_vectors(name: str, typ) -> tuple[np.ndarray, np.ndarray]:
+        if pa.types.is_fixed_size_list(typ):
+            # Its own file handle: columns are read on parallel threads (Arrow and numpy's
+            # copies release the GIL), as pyarrow's read_table does.
+            own = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
+            mat, mask = _fixed_size_column(own, name, typ.list_size, n, path)
+        else:
+            col = pf.read(columns=[name]).column(0).combine_chunks()
+            mat, mask = _list_column_to_matrix(col, name, path)
+            del col
+        return _normalised(mat, name, path), mask
+
+    jobs = {}
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for name in names:
+            if name == id_col:
+                continue
+            typ = schema.field(name).type
+            modality = modality_for_column(name)
+            is_list = pa.types.is_list(typ) or pa.types.is_fixed_size_list(typ) or pa.types.is_large_list(typ)
+            if is_list and modality and pa.types.is_floating(typ.value_type):
+                jobs[modality] = pool.submit(read_vectors, name, typ)
+                encoders[modality] = schema_meta.get(f"mmviewer.encoder.{modality}", f"precomputed:{name}")
+            elif not is_list:
+                metadata[name] = _strings(pf.read(columns=[name]).column(0), null="")
+        for modality, job in jobs.items():
+            vectors[modality], present[modality] = job.result()
     return EmbeddingTable(ids, vectors, present, encoders, metadata)
 
 
