@@ -30,6 +30,7 @@ from mmviewer.core.embed.job import EmbedResult, Progress
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.core.layout.service import shared_service
 from mmviewer.core.match.workspace import Workspace
+from mmviewer.core.runtime.blas import blas_one_thread_for_good
 from mmviewer.core.store.embedding_store import EmbeddingStore
 
 #: Quiet time after the last weight change before a warm re-layout starts (slider drags).
@@ -59,6 +60,7 @@ class AppModel:
 
     def __init__(self, state: ViewState | None = None, scheduler: Scheduler | None = None,
                  layouts=None):
+        blas_one_thread_for_good()  # the jobs run side by side: see the function
         self.state = state or ViewState()
         self.jobs = JobRunner(scheduler)
         self.jobs.busy_changed.connect(self.busy.emit)
