@@ -23,6 +23,9 @@ MAX_VALIDATION = 4000
 #: Temperatures tried for the starting point when ``temperature`` is None.
 TEMPERATURE_GRID = np.geomspace(0.01, 1.0, 21)
 DEFAULT_COMPONENTS = 128
+#: Fine-tuning is kept only when its validation gain over the start (per pair) exceeds this many
+#: standard errors: with a few hundred validation pairs the best epoch is often chance.
+SIGNIFICANCE = 2.0
 MAX_SCALE = 100.0  # logit scale cap (temperature >= 0.01), as in CLIP
 
 
@@ -244,19 +247,21 @@ class _Fit:
             t = math.exp(-min(float(log_scale.detach()), math.log(MAX_SCALE)))
             return (means[0], means[1], out[0], out[1], t)
 
-        def validation_mrr() -> float:
+        def validation_rr() -> np.ndarray:
+            """Per validation pair: the mean reciprocal rank of its partner, both ways."""
             with torch.no_grad():
                 sim = embed(heads[0], vs[0]) @ embed(heads[1], vs[1]).T
                 pos = sim.diagonal()
                 ranks_ab = (sim > pos[:, None]).sum(1) + 1
                 ranks_ba = (sim > pos[None, :]).sum(0) + 1
-                return float(((1.0 / ranks_ab).mean() + (1.0 / ranks_ba).mean()) / 2)
+                return ((1.0 / ranks_ab + 1.0 / ranks_ba) / 2).numpy().astype(np.float64)
 
         n = len(xs[0])
         n_batches = max(1, n // max(2, int(self.p.batch_size or n)))
-        kept = snapshot()
+        kept = start = snapshot()
         if vs is not None:
-            self.best = validation_mrr()
+            rr_start = best_rr = validation_rr()
+            self.best = float(rr_start.mean())
             self.history["val_mrr"].append(self.best)
         for epoch in range(1, epochs + 1):
             total = 0.0
@@ -276,10 +281,20 @@ class _Fit:
             if vs is None:
                 kept = None
                 continue
-            score = validation_mrr()
+            rr = validation_rr()
+            score = float(rr.mean())
             self.history["val_mrr"].append(score)
             if score > self.best + 1e-4:
-                self.best, self.best_epoch, kept = score, epoch, snapshot()
+                self.best, self.best_epoch, kept, best_rr = score, epoch, snapshot(), rr
             elif epoch - self.best_epoch >= int(self.p.patience):
                 break
+        if vs is not None and self.best_epoch and not _significant(best_rr - rr_start):
+            # a gain the validation pairs cannot tell from noise: keep the start
+            self.best, self.best_epoch, kept = float(rr_start.mean()), 0, start
         return kept if kept is not None else snapshot()
+
+
+def _significant(gain: np.ndarray) -> bool:
+    """Whether a paired per-pair gain has a mean over ``SIGNIFICANCE`` standard errors."""
+    se = float(gain.std(ddof=1)) / math.sqrt(len(gain)) if len(gain) > 1 else math.inf
+    return float(gain.mean()) > SIGNIFICANCE * se
