@@ -20,6 +20,8 @@ from mmviewer.core.runtime.cancel import check_cancelled
 
 #: Validation pairs at most (the validation score is a (v x v) similarity matrix per epoch).
 MAX_VALIDATION = 4000
+#: Pairs one epoch visits at most (a fresh seeded sample each epoch): bounds a fit on 50k pairs.
+MAX_EPOCH_PAIRS = 16_384
 #: Temperatures tried for the starting point when ``temperature`` is None.
 TEMPERATURE_GRID = np.geomspace(0.01, 1.0, 21)
 DEFAULT_COMPONENTS = 128
@@ -65,7 +67,8 @@ class ContrastiveAligner(Aligner):
         Starting (or fixed) softmax temperature; chosen on the validation pairs when omitted.
     learn_temperature : bool
     epochs, batch_size, lr, weight_decay
-        Adam over shuffled minibatches (``batch_size=None``: full batch), decay towards the start.
+        Adam over shuffled minibatches (``batch_size=None``: full batch), decay towards the start;
+        an epoch visits at most ``MAX_EPOCH_PAIRS`` pairs (a fresh seeded sample each time).
     validation_fraction, patience
         Model selection: held-out share of the training pairs (0: off), epochs without gain.
     refit : bool
@@ -99,11 +102,11 @@ class ContrastiveAligner(Aligner):
         temperature: float | None = None,
         learn_temperature: bool = True,
         epochs: int = 100,
-        batch_size: int | None = 1024,
+        batch_size: int | None = 512,
         lr: float = 1e-3,
         weight_decay: float = 0.1,
         validation_fraction: float = 0.1,
-        patience: int = 5,
+        patience: int = 3,
         refit: bool = True,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
@@ -257,7 +260,8 @@ class _Fit:
                 return ((1.0 / ranks_ab + 1.0 / ranks_ba) / 2).numpy().astype(np.float64)
 
         n = len(xs[0])
-        n_batches = max(1, n // max(2, int(self.p.batch_size or n)))
+        per_epoch = min(n, MAX_EPOCH_PAIRS)
+        n_batches = max(1, per_epoch // max(2, int(self.p.batch_size or per_epoch)))
         kept = start = snapshot()
         if vs is not None:
             rr_start = best_rr = validation_rr()
@@ -265,7 +269,7 @@ class _Fit:
             self.history["val_mrr"].append(self.best)
         for epoch in range(1, epochs + 1):
             total = 0.0
-            for idx in torch.tensor_split(torch.randperm(n, generator=self.gen), n_batches):
+            for idx in torch.tensor_split(torch.randperm(n, generator=self.gen)[:per_epoch], n_batches):
                 check_cancelled()
                 opt.zero_grad()
                 loss = info_nce(embed(heads[0], xs[0][idx]), embed(heads[1], xs[1][idx]),
