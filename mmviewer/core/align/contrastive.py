@@ -208,8 +208,9 @@ class _Fit:
 
         means, whiten, heads = self._start(a, b)
 
-        def inputs(x, side):
-            return torch.as_tensor((x - means[side]) @ whiten[side], dtype=torch.float32)
+        def inputs(x, side):  # whitened in float32, as trained
+            w = torch.as_tensor(whiten[side], dtype=torch.float32)
+            return torch.as_tensor(x - means[side], dtype=torch.float32) @ w
 
         xs = [inputs(a, 0), inputs(b, 1)]
         vs = None if validation is None else [inputs(validation[0], 0), inputs(validation[1], 1)]
