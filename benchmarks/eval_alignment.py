@@ -18,7 +18,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmviewer.core.embed.job import run_job  # noqa: E402
 from mmviewer.core.embed.options import EmbedOptions, embedding_job, open_path  # noqa: E402
 from mmviewer.core.evaluate.evaluation import evaluate  # noqa: E402
 
@@ -65,6 +64,15 @@ def main() -> int:
         print(f"| {r['query']} → {r['target']} | {r['method']} | {r['n_test']} | {vals} | "
               f"{_fmt(r.get('chance_recall@1'))} | {_fmt(r.get('chance_recall@10'))} | {r['fit_and_eval_s']} |")
     return 0
+
+
+def run_job(gen):
+    """Drive an embedding generator to its end; its return value (the ``EmbedResult``)."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _fmt(v) -> str:

@@ -139,6 +139,16 @@ def _inv_sqrt(cov: np.ndarray, reg: float) -> np.ndarray:
     return (vecs / np.sqrt(np.maximum(vals, 1e-12 * mu))) @ vecs.T
 
 
+def cca_solution(a: np.ndarray, b: np.ndarray, reg: float):
+    """Regularised CCA of centred pairs: ``(wa, wb, u, s, vt)`` with ``wa``/``wb`` the shrunk
+    whitening matrices and ``u s vt`` the SVD of the whitened cross-covariance (the canonical
+    directions are ``wa @ u`` and ``wb @ vt.T``, the correlations ``s``). Cancellable."""
+    n1 = max(len(a) - 1, 1)
+    wa, wb = _inv_sqrt(cross_product(a, a) / n1, reg), _inv_sqrt(cross_product(b, b) / n1, reg)
+    u, s, vt = np.linalg.svd(wa @ (cross_product(a, b) / n1) @ wb, full_matrices=False)
+    return wa, wb, u, s, vt
+
+
 class CCAAligner(_Projections):
     """Regularised canonical correlation analysis, closed form (whitening + SVD).
 
@@ -179,10 +189,7 @@ class CCAAligner(_Projections):
             raise ValueError(f"reg must be in [0, 1], got {self.reg}")
         k = self._n_components(a, b)
         self.mean_a_, self.mean_b_ = a.mean(axis=0), b.mean(axis=0)
-        a, b = a - self.mean_a_, b - self.mean_b_
-        n1 = max(len(a) - 1, 1)
-        wa, wb = _inv_sqrt(cross_product(a, a) / n1, float(self.reg)), _inv_sqrt(cross_product(b, b) / n1, float(self.reg))
-        u, s, vt = np.linalg.svd(wa @ (cross_product(a, b) / n1) @ wb, full_matrices=False)
+        wa, wb, u, s, vt = cca_solution(a - self.mean_a_, b - self.mean_b_, float(self.reg))
         rho = np.clip(s[:k], 0.0, 1.0)
         if self.n_components is None and float(self.power) > 0 and rho[0] > 0:
             k = max(1, int(np.count_nonzero((rho / rho[0]) ** float(self.power) >= self.MIN_WEIGHT)))

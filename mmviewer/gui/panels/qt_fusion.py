@@ -37,7 +37,8 @@ METHOD_HELP = {
     "procrustes": "Rotation (plus scale) fitted on the training pairs; keeps each space's geometry.",
     "ridge": "Linear map from query to target space fitted by ridge regression on the training pairs.",
     "cca": "Canonical correlation analysis: both spaces projected onto their most correlated directions.",
-    "contrastive": "Small linear heads trained with a contrastive (InfoNCE) loss on the training pairs.",
+    "contrastive": "Linear heads that start at CCA and are fine-tuned with a contrastive (InfoNCE) loss "
+                   "where held-out training pairs confirm the gain.",
 }
 
 MODALITY_HELP = {
