@@ -211,6 +211,14 @@ class AudioPlayer(QWidget):
     def stop(self) -> None:
         self._command("stop")
 
+    def play(self) -> bool:
+        """Start playback, once the waveform has arrived (only then may the player open the
+        file); False when there is nothing to play yet or no output device."""
+        if self._playable is None or self.player is None:
+            return False
+        self._command("play")
+        return True
+
     def _draw_mode(self) -> None:
         spec = self.spectrogram_button.isChecked()
         self._image.setVisible(spec)
