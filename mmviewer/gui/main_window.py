@@ -148,6 +148,8 @@ class MainWindow(MenuHandlers, QMainWindow):
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(f"dock_{spec.key}")
             dock.setWidget(_scrollable(widget) if spec.key in SCROLLED else widget)
+            if hasattr(widget, "set_shown"):  # works only while seen (a tab may be behind)
+                dock.visibilityChanged.connect(widget.set_shown)
             dock.setToolTip("")
             dock.toggleViewAction().setToolTip(spec.tip)
             self.addDockWidget(DOCK_PLACES[spec.key], dock)

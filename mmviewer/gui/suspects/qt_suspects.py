@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -51,6 +52,7 @@ class QtSuspects(QWidget):
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.suspects = model.suspects
         self._shown_version = -1
+        self.shown = False  # in view (see set_shown)
 
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -188,15 +190,32 @@ class QtSuspects(QWidget):
         self.model.notice.emit(Notice(text, level, str(path) if path else None))
 
     # -- showing ------------------------------------------------------------------------------
+    def set_shown(self, shown: bool) -> None:
+        """The panel came into view (its dock's tab chosen) or left it: the suspects are
+        computed the first time somebody looks (the main window connects its dock's
+        ``visibilityChanged``; a tab behind another is "visible" to Qt, only moved away)."""
+        self.shown = bool(shown)
+        if self.shown:
+            self.suspects.want()
+            self._show_current()
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        self.suspects.want()  # computed the first time somebody looks
-        self._show_current()
+        if not self._in_dock():
+            self.set_shown(True)  # on its own (tests, another host): shown means seen
+
+    def _in_dock(self) -> bool:
+        widget = self.parentWidget()
+        while widget is not None:
+            if isinstance(widget, QDockWidget):
+                return True
+            widget = widget.parentWidget()
+        return False
 
     def _on_model_table_ready(self) -> None:
         self._shown_version = -1
         self.detail.clear()
-        if self.isVisible():
+        if self.shown:
             self.suspects.want()
         self._on_suspects_changed()
 
@@ -283,7 +302,7 @@ class QtSuspects(QWidget):
         self._show_current()
 
     def _show_current(self) -> None:
-        if self.isVisible():
+        if self.shown:
             self.detail.show_row(self.table.suspicion, self.state.current)
 
     # -- clicks ---------------------------------------------------------------------------------
