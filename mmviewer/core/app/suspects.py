@@ -25,6 +25,7 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app.colours import modality_pairs
+from mmviewer.core.runtime.blas import one_blas_thread
 from mmviewer.core.store.atomic import write_bytes_atomic
 
 FINE, WRONG = "fine", "wrong"
@@ -38,8 +39,8 @@ PROGRESS_EVERY_S = 0.2
 
 
 def suspects_job(workspace, method: str, report=None):
-    """``find_suspects(workspace, method)``, passing its progress to ``report(done, total)`` at
-    most every :data:`PROGRESS_EVERY_S` (and always the last step)."""
+    """``find_suspects(workspace, method)`` on one BLAS thread, passing its progress to
+    ``report(done, total)`` at most every :data:`PROGRESS_EVERY_S` (and always the last step)."""
     from mmviewer.core.evaluate.suspects import find_suspects
 
     last = [0.0]
@@ -50,7 +51,8 @@ def suspects_job(workspace, method: str, report=None):
             last[0] = now
             report(int(done), int(total))
 
-    return find_suspects(workspace, method=method, progress=progress)
+    with one_blas_thread():  # many mid-sized fits: two BLAS threads spin on a busy machine
+        return find_suspects(workspace, method=method, progress=progress)
 
 
 def mark_rows(tags: dict, rows, mark: str | None) -> dict:
