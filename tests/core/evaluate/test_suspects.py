@@ -137,31 +137,34 @@ def test_no_item_is_scored_by_an_aligner_that_saw_it(monkeypatch):
         return real_score(scorer, rows, *args)
 
     monkeypatch.setattr(crossfit, "_score", spy_score)
-    crossfit.cross_fitted(Workspace(t), "audio", "image", "cca", folds=4)
+    sus.find_suspects(Workspace(t), "cca", pairs=[("audio", "image")], folds=4)
     assert len(fits) == 8 and len(scored) == 8  # two passes of four folds
     audio = t.vectors["audio"]
-    final = {}
     for aligner, rows in scored:
         seen = fits[aligner]
         assert not any(audio[r].tobytes() in seen for r in rows)
-        final.setdefault(aligner, set()).update(rows.tolist())
-    covered = set().union(*list(final.values())[-4:])
+    covered = set().union(*(set(rows.tolist()) for _, rows in scored[-4:]))
     assert covered == set(t.paired("audio", "image").tolist())
 
 
-def test_second_fit_leaves_the_most_suspect_out(monkeypatch):
+def test_final_fits_leave_the_first_pass_suspects_out(monkeypatch):
     t = swapped_table()
     fits = {}
     monkeypatch.setattr(crossfit, "make_aligner", SpyAligner(fits))
-    result = crossfit.cross_fitted(Workspace(t), "audio", "image", "cca", folds=4, robust_share=0.1)
+    found = sus.find_suspects(Workspace(t), "cca", pairs=[("audio", "image"), ("audio", "text")],
+                              folds=4, robust_share=0.1)
     sizes = [len(s) for s in fits.values()]
     paired = len(t.paired("audio", "image"))
-    assert sizes[:4] == [paired - paired // 4 - (1 if k < paired % 4 else 0) for k in range(4)] or \
-        sum(sizes[:4]) == 3 * paired
-    assert sum(sizes[4:]) == 3 * (paired - int(0.1 * paired))
-    left_out = {row for row in map(bytes, (t.vectors["audio"][r].tobytes() for r in SWAPPED))}
-    assert not any(left_out & s for s in list(fits.values())[4:])
-    assert result.n_fit == max(sizes[4:])
+    assert len(sizes) == 16 and sum(sizes[:4]) == 3 * paired  # first pass: every pair
+    final = list(fits.values())[8:12]  # audio:image, second pass
+    left_out = {t.vectors["audio"][r].tobytes() for r in SWAPPED}
+    assert not any(left_out & s for s in final)
+    assert 3 * len(SWAPPED) <= 3 * paired - sum(len(s) for s in final) <= 3 * int(0.1 * paired)
+    assert found.n_fit == max(sizes[8:])
+    # without robustness every fit has every pair of its folds
+    fits.clear()
+    sus.find_suspects(Workspace(t), "cca", pairs=[("audio", "image")], folds=4, robust_share=0)
+    assert [len(s) for s in fits.values()] == sizes[:4]
 
 
 def test_fit_pool_is_bounded(monkeypatch):

@@ -3,20 +3,19 @@
 The misaligned pairs of a dataset (the caption of another photo, the audio clip attached to the
 wrong item) are found without labels, from the stored vectors alone:
 
-1. **Per pair and direction, a partner percentile** (:mod:`.crossfit`): the share of other items
-   whose media match the item's better than its own partner does, through an aligner that never
-   saw the item's pair (k-fold cross-fitting on a bounded seeded pool) and that was refitted
-   without the most suspect share of the pool.
-2. **Relative to the neighbourhood** (:mod:`.combine`): the pair's suspicion is the item's
-   percentile minus the median percentile of its look-alikes (the items its media match best,
-   both ways). Where items have many look-alikes (ten digit classes) or an alignment is weak
-   everywhere near it, the look-alikes' partners fare no better and the item is not blamed.
-   The value is in percentile units (-1..1), so one cut works across datasets:
-   :data:`THRESHOLD`.
-3. **Combined over pairs, with the odd modality named**: modality ``m``'s evidence is the
-   *lowest* suspicion of its pairs (all of them must disagree); the item's score is the largest
-   evidence, and the odd modality the one that has it when the pairs without it agree better.
-   With two modalities the score is the pair's, and no modality can be named.
+1. **Per pair, a margin over the look-alikes** (:mod:`.crossfit`): how much better the item's
+   media match the media of the items they match best (their look-alikes) than each other, both
+   ways, through an aligner that never saw the item's pair (k-fold cross-fitting on a bounded
+   seeded pool) and that was refitted without the first pass's suspects. Where an item has many
+   look-alikes (ten digit classes) its partner scores like them and the item is not blamed.
+2. **Combined over pairs, with the odd modality named** (:mod:`.combine`): modality ``m``'s
+   evidence is the *smallest* margin of its pairs (all of them must disagree); the item's raw
+   score is the largest evidence, and the odd modality the one that has it when every pair
+   without it agrees better. With two modalities the score is the pair's, and no modality can
+   be named.
+3. **One scale**: scores (and each pair's margins, in :attr:`Suspicion.pairs`) are robust z
+   values over the dataset's items (median and MAD), so one cut, :data:`THRESHOLD` = 3.5, serves
+   every dataset: above it an item disagrees with itself far more than items usually do.
 """
 
 from __future__ import annotations
@@ -25,18 +24,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmviewer.core.evaluate.suspects.combine import (
-    THRESHOLD,
-    combine_pairs,
-    relative_to_neighbours,
+from mmviewer.core.evaluate.suspects.combine import THRESHOLD, combine_pairs, robust_z
+from mmviewer.core.evaluate.suspects.crossfit import (
+    check_pair,
+    cross_fitted,
+    expected_ticks,
+    fitting_pool,
 )
-from mmviewer.core.evaluate.suspects.crossfit import ROBUST_SHARE, cross_fitted, expected_ticks
 from mmviewer.core.runtime.cancel import check_cancelled
 
 __all__ = ["THRESHOLD", "Suspicion", "find_suspects", "report_suspects", "pair_name"]
 
 #: A pair needs at least this many items with both modalities to be scored by default.
 MIN_PAIRED = 20
+#: At most this share of the fitting pool, the first pass's most suspect items above the threshold,
+#: is left out of the final fits. Small on purpose: leaving out unusual but correct items hurts the
+#: fits more than a few swapped pairs do (benchmarks/RESULTS.md, "Suspects").
+ROBUST_SHARE = 0.02
 
 
 def pair_name(a: str, b: str) -> str:
@@ -103,14 +107,17 @@ def find_suspects(workspace, method: str = "auto", pairs=None, folds: int = 5, s
         Cross-fitting folds.
     progress : callable(done, total), optional
     robust_share : float
-        Share of the fitting pool left out of the second fit (0: fit once).
+        Robustness: a first pass over the fitting pool finds its suspects (score above the
+        threshold), and at most this share of the pool, the most suspect, is left out of the
+        final fits (0: fit once, on everything).
 
     Raises ValueError when a pair names an unknown modality or cannot be scored.
     """
     t = workspace.table
-    if int(folds) < 2:
+    folds = int(folds)
+    if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
-    pairs = default_pairs(t) if pairs is None else [tuple(p) for p in pairs]
+    pairs = default_pairs(t) if pairs is None else [tuple(sorted(p)) for p in pairs]
     for a, b in pairs:
         for m in (a, b):
             if m not in t.modalities:
@@ -120,10 +127,13 @@ def find_suspects(workspace, method: str = "auto", pairs=None, folds: int = 5, s
     if not pairs:
         raise ValueError("no modality pair to score: at least two modalities with "
                          f"{MIN_PAIRED} items having both are needed")
-    resolved = {pair_name(a, b): workspace.resolve_method(a, b, method) for a, b in pairs}
-    total = sum(expected_ticks(workspace, a, b, resolved[pair_name(a, b)], folds,
-                                robust_share=robust_share, seed=seed)
-                for a, b in pairs)
+    resolved = {(a, b): workspace.resolve_method(a, b, method) for a, b in pairs}
+    for (a, b), m in resolved.items():
+        check_pair(t, a, b, m, folds)
+    pool = fitting_pool(t, pairs, workspace.fit_max_pairs, folds, seed)
+    robust = robust_share > 0 and any(m != "none" for m in resolved.values())
+    total = sum(expected_ticks(t, a, b, m, pool, folds, seed, only_pool=first)
+                for (a, b), m in resolved.items() for first in ((True, False) if robust else (False,)))
     done = [0]
 
     def tick():
@@ -132,19 +142,31 @@ def find_suspects(workspace, method: str = "auto", pairs=None, folds: int = 5, s
         if progress is not None:
             progress(min(done[0], total), total)
 
-    results = {}
-    for a, b in pairs:
-        a, b = sorted((a, b))
-        results[pair_name(a, b)] = cross_fitted(workspace, a, b, resolved[pair_name(a, b)],
-                                                folds, seed, robust_share, tick)
-    suspicion = {name: relative_to_neighbours(r) for name, r in results.items()}
-    score, odd, rather = combine_pairs(t, results, suspicion)
+    def run(exclude=None, only_pool=False):
+        return {pair_name(a, b): cross_fitted(t, a, b, m, pool, folds, seed,
+                                              None if exclude is None else exclude[(a, b)], only_pool, tick)
+                for (a, b), m in resolved.items()}
+
+    exclude = None
+    if robust:
+        first, first_odd, _ = combine_pairs(t, run(only_pool=True))
+        worst = np.argsort(-np.nan_to_num(first[pool], nan=-np.inf), kind="stable")
+        worst = pool[worst[:int(robust_share * len(pool))]]
+        worst = worst[first[worst] > THRESHOLD]
+        exclude = {}
+        for a, b in resolved:  # a pair leaves out the suspects whose odd media it holds
+            exclude[(a, b)] = np.zeros(t.n_items, bool)
+            exclude[(a, b)][worst[np.isin(first_odd[worst], [a, b, ""])]] = True
+    results = run(exclude)
+    score, odd, rather = combine_pairs(t, results)
     if progress is not None:
         progress(total, total)
     methods = sorted(set(resolved.values()))
-    shown = methods[0] if len(methods) == 1 else ", ".join(f"{p}={m}" for p, m in resolved.items())
-    return Suspicion(np.asarray(t.ids, object), score, suspicion, odd, rather, shown,
-                     max(r.n_fit for r in results.values()), int(folds))
+    shown = methods[0] if len(methods) == 1 else ", ".join(
+        f"{pair_name(*p)}={m}" for p, m in resolved.items())
+    return Suspicion(np.asarray(t.ids, object), score,
+                     {name: robust_z(r.margin) for name, r in results.items()}, odd, rather, shown,
+                     max(r.n_fit for r in results.values()), folds)
 
 
 def report_suspects(workspace, method: str, limit: int) -> list[dict]:
