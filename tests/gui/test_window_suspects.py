@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
 from mmviewer.core.embed.options import EmbedOptions
+from mmviewer.gui.suspects.list_model import COLUMNS
 from tests.gui.suspects.test_qt_suspects import click_cell
 from tests.gui.test_main_window import SLOW, make_dataset
 
@@ -58,7 +59,8 @@ def test_export_from_the_file_menu_and_marks_saved_with_the_session(qtbot, make_
     panel = again.panels["suspects"]
     qtbot.waitUntil(lambda: again.model.suspects.status == "ready" and len(panel.rows()) == 24,
                     timeout=SLOW)
-    marks = [panel.table.index(panel.table.position_of(r), 7).data() for r in rows[:3]]
+    marks = [panel.table.index(panel.table.position_of(r), COLUMNS.index("mark")).data()
+             for r in rows[:3]]
     assert marks == ["✗ wrong", "✓ fine", ""]
     items = again.panels["items"]  # the mark is a tag: the item table's filter finds it
     items.filter_edit.setText('tagged "suspect:wrong"')

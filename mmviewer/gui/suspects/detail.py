@@ -57,13 +57,15 @@ class SuspectDetail(QWidget):
         pictures.addWidget(QLabel("→"))
         pictures.addWidget(self.rather_picture)
         pictures.addStretch(1)
-        self.player = AudioPlayer()
-        self.player.plot.setMinimumHeight(40)
+        self.player = AudioPlayer(compact=True)  # the waveform is in the Preview panel
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
         layout.addWidget(self.heading)
         layout.addLayout(pictures)
-        layout.addWidget(self.player, 1)
+        layout.addWidget(self.player)
+        layout.addStretch(1)
+        self.setMinimumWidth(190)
+        self.setMaximumWidth(280)
         thumbnails.ready.connect(self._on_thumbnails_ready)
         self.clear()
 

@@ -27,9 +27,9 @@ from mmviewer.gui.table.view import ItemTableView
 THUMB_PX = 32
 PIXMAPS = 256
 ROW_ROLE = Qt.ItemDataRole.UserRole
-COLUMNS = ("rank", "item", "caption", "play", "score", "odd", "rather", "mark")
+COLUMNS = ("rank", "item", "play", "score", "odd", "rather", "mark", "caption")
 HEADERS = {"rank": "#", "item": "item", "caption": "caption", "play": "", "score": "score",
-           "odd": "odd one", "rather": "would rather match", "mark": "mark"}
+           "odd": "odd", "rather": "rather", "mark": "mark"}
 HEADER_TIPS = {
     "rank": "Rank by suspicion: 1 is the item whose modalities disagree most",
     "item": "The item (its image and id)",
@@ -37,10 +37,10 @@ HEADER_TIPS = {
     "play": "Play the item's audio (Space)",
     "score": "Suspicion: how far its modalities' agreement falls below that of look-alike "
              "items; above the threshold (tinted) it is a suspect. Hover for each pair's score.",
-    "odd": "The modality that disagrees with the others (with three modalities: the one whose "
-           "two pairs both score low)",
-    "rather": "The item the odd modality matches best instead: e.g. the audio clip that "
-              "belongs to that item rather than this one",
+    "odd": "The odd one out: the modality that disagrees with the others (with three "
+           "modalities, the one whose two pairs both score low)",
+    "rather": "The item the odd modality would rather belong to (its best match among the "
+              "others): e.g. the audio clip seems to be that item's rather than this one's",
     "mark": "Your verdict: fine (F) or wrong (W); U takes it back",
 }
 MARK_TEXT = {FINE: "✓ fine", WRONG: "✗ wrong", "": ""}

@@ -93,16 +93,18 @@ class QtSuspects(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setCollapsible(0, False)
 
         bar = QWidget()
         flow = FlowLayout(bar, spacing=4, margin=0)
         for part in (self.hide_fine, self.only_suspects, self.fine_button, self.wrong_button,
-                     self.unmark_button, self.export_button, self.marked):
+                     self.unmark_button, self.export_button):
             flow.addWidget(part)
         line = QHBoxLayout()
         line.addWidget(self.status, 1)
+        line.addWidget(self.marked)
         line.addWidget(self.progress)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -135,9 +137,10 @@ class QtSuspects(QWidget):
 
     def _default_widths(self) -> None:
         header = self.view.horizontalHeader()
-        for key, width in (("rank", 36), ("item", 120), ("caption", 190), ("play", 28),
-                           ("score", 52), ("odd", 64), ("rather", 120), ("mark", 64)):
+        for key, width in (("rank", 32), ("item", 124), ("play", 26), ("score", 48), ("odd", 52),
+                           ("rather", 124), ("mark", 68), ("caption", 200)):
             header.resizeSection(COLUMNS.index(key), width)
+        header.setStretchLastSection(True)  # the caption takes what is left
 
     # -- public API ---------------------------------------------------------------------------
     def rows(self) -> list[int]:
@@ -172,9 +175,10 @@ class QtSuspects(QWidget):
                          f"Nothing to export: {s.message or 'the suspects are not computed.'}",
                          "warning")
             return False
-        stem = Path(str(getattr(self.model.dataset, "source", "") or "mmviewer")).name or "mmviewer"
-        path, _ = QFileDialog.getSaveFileName(self, "Export suspects", f"{stem}_suspects.csv",
-                                              CSV_FILTER)
+        root = getattr(self.model.dataset, "root", None)  # beside the dataset, named after it
+        start = (Path(root).parent / f"{Path(root).name}_suspects.csv" if root is not None
+                 else Path.home() / "suspects.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export suspects", str(start), CSV_FILTER)
         if not path:
             return False
         return self.export_to(Path(path) if Path(path).suffix else Path(path).with_suffix(".csv"))
@@ -229,21 +233,24 @@ class QtSuspects(QWidget):
         if computing:
             self.progress.setRange(0, s.total)  # (0, 0): busy
             self.progress.setValue(s.done)
+        empty = s.result is None
         text = html.escape(s.message)
         if s.status == sd.FAILED:
             text = f"<span style='color:#d62728'>{text}</span>"
         elif s.status == sd.IDLE:
             text = "<i>Suspects are computed when this panel is shown.</i>"
+        elif s.status == sd.UNAVAILABLE:
+            text = "<i>Nothing to rank.</i>"  # the reason fills the panel
         self.status.setText(text)
-        empty = s.result is None
         self.message.setVisible(empty)
         self.splitter.setVisible(not empty)
         if empty:
             self.message.setText(s.message if s.status in (sd.UNAVAILABLE, sd.FAILED)
                                  else "Computing… the most suspect items will be listed here.")
-        self.export_button.setEnabled(not empty)
-        for button in (self.fine_button, self.wrong_button, self.unmark_button):
-            button.setEnabled(not empty)
+        for widget in (self.export_button, self.fine_button, self.wrong_button,
+                       self.unmark_button, self.hide_fine, self.only_suspects):
+            widget.setEnabled(not empty)
+        self.marked.setVisible(not empty)
 
     def _show_result(self) -> None:
         r = self.suspects.result
@@ -254,6 +261,7 @@ class QtSuspects(QWidget):
         self.table.set_suspicion(r, has_audio, self.suspects.marks())
         self.table.set_current(self.state.current)
         self._update_rows()
+        self._show_current()
 
     def _update_rows(self) -> None:
         r = self.table.suspicion
@@ -280,7 +288,7 @@ class QtSuspects(QWidget):
     def _scroll_to(self, row: int) -> None:
         pos = self.table.position_of(row) if row >= 0 else -1
         if pos >= 0:
-            index = self.table.index(pos, COLUMNS.index("item"))
+            index = self.table.index(pos, 0)  # the first column: no sideways scroll
             self.view.selectionModel().setCurrentIndex(
                 index, self.view.selectionModel().SelectionFlag.NoUpdate)
             self.view.scrollTo(index)
