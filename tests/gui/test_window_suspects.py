@@ -33,11 +33,19 @@ def test_export_from_the_file_menu_and_marks_saved_with_the_session(qtbot, make_
     panel, state = win.panels["suspects"], win.state
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "CSV (*.csv)"))
     assert not panel.shown and win.model.suspects.status == "idle"  # a tab behind the table
+    items = win.panels["items"]  # a filter on suspicion waits for it, then applies
+    items.filter_edit.setText("suspicion > 0")
+    items.apply()
+    column = items.table.keys.index("suspicion")
+    assert items.rows() == [] and items.view.isColumnHidden(column)
     win.actions_by_name["export_suspects"].trigger()
     assert panel.shown and win.model.suspects.status == "computing"  # raised: it ranks
     assert any("still being computed" in t for t in notices) and not target.exists()
     qtbot.waitUntil(lambda: win.model.suspects.status == "ready", timeout=SLOW)
     rows = panel.rows()
+    score = win.model.suspects.result.score
+    assert sorted(items.rows()) == [int(r) for r in (score > 0).nonzero()[0]] != []
+    assert not items.view.isColumnHidden(column)  # the column shows once there are values
     click_cell(panel, 0)
     panel.view.setFocus()
     QTest.keyClick(panel.view, Qt.Key.Key_W)
