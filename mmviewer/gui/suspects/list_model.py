@@ -63,6 +63,7 @@ class SuspectListModel(QAbstractTableModel):
         self.has_audio = np.zeros(0, bool)
         self.rows = np.empty(0, np.int64)
         self.rank = np.zeros(0, np.int64)  # table row -> rank (1-based) in the whole ranking
+        self.order = np.empty(0, np.int64)
         self.marks = np.zeros(0, dtype=object)
         self.current = -1
         self._position: np.ndarray | None = None
@@ -80,8 +81,10 @@ class SuspectListModel(QAbstractTableModel):
         n = len(suspicion.score) if suspicion is not None else 0
         self.has_audio = np.asarray(has_audio, bool) if has_audio is not None else np.zeros(n, bool)
         self.rank = np.zeros(n, np.int64)
-        if suspicion is not None:
-            self.rank[suspicion.order()] = np.arange(1, n + 1)
+        #: Rows most suspect first (NaN last), sorted once per result.
+        self.order = np.asarray(suspicion.order(), np.int64) if suspicion is not None else \
+            np.empty(0, np.int64)
+        self.rank[self.order] = np.arange(1, n + 1)
         self.marks = marks
         self.rows = np.empty(0, np.int64)
         self._position = None

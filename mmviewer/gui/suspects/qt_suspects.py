@@ -269,7 +269,7 @@ class QtSuspects(QWidget):
             self.table.set_rows(np.empty(0, np.int64))
             self._count_marks()
             return
-        order = np.asarray(r.order(), np.int64)
+        order = self.table.order
         keep = np.isfinite(r.score[order])
         if self.hide_fine.isChecked():
             keep &= self.table.marks[order] != sd.FINE
