@@ -138,7 +138,7 @@ class QtSuspects(QWidget):
     def _default_widths(self) -> None:
         header = self.view.horizontalHeader()
         for key, width in (("rank", 32), ("item", 124), ("play", 26), ("score", 48), ("odd", 52),
-                           ("rather", 124), ("mark", 68), ("caption", 200)):
+                           ("rather", 124), ("mark", 76), ("caption", 200)):
             header.resizeSection(COLUMNS.index(key), width)
         header.setStretchLastSection(True)  # the caption takes what is left
 
