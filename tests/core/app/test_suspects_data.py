@@ -104,3 +104,13 @@ def test_the_csv_lists_every_item_most_suspect_first(model, drive, tmp_path):
     assert model.suspects.export_csv(tmp_path / "s.csv", on_done=written.append)
     drive.until(lambda: bool(written), 60)
     assert (tmp_path / "s.csv").read_text(encoding="utf-8") == sd.suspects_csv(r, model.suspects.marks())
+
+
+def test_too_few_paired_items_is_unavailable_with_the_cores_reason(model, drive):
+    from tests.planted import planted_table
+
+    model.set_table(planted_table(n=12), None)  # pairs need 20 items with both modalities
+    model.suspects.want()
+    drive.until(lambda: model.suspects.status != sd.COMPUTING, 60)
+    assert model.suspects.status == sd.UNAVAILABLE and model.suspects.result is None
+    assert model.suspects.message.startswith("No suspects: ") and "20" in model.suspects.message
