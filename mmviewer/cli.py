@@ -5,6 +5,7 @@
     mmviewer eval FOLDER --query M --target M [--align METHOD]
     mmviewer match FOLDER --item ID [--query M] [--target M] [--weights image=1,text=1]
     mmviewer report FOLDER -o report.html   one self-contained HTML file to share
+    mmviewer suspects FOLDER [--pair audio:text] [--k 50]   the items whose media disagree
 
 Only argparse and the standard library are imported at start-up, so ``--help`` is instant.
 """
@@ -17,7 +18,8 @@ import os
 import sys
 import time
 
-SUBCOMMANDS = ("embed", "eval", "match", "report")
+SUBCOMMANDS = ("embed", "eval", "match", "report", "suspects")
+METHODS = ("auto", "none", "procrustes", "ridge", "cca", "contrastive")
 EXIT_NOTHING, EXIT_INTERRUPTED = 1, 130
 
 
@@ -68,8 +70,7 @@ def build_subparser(name: str) -> argparse.ArgumentParser:
         p.description = "Evaluate cross-modal retrieval on a held-out split."
         p.add_argument("--query", required=True, help="query modality (image, text, audio)")
         p.add_argument("--target", required=True, help="target modality")
-        p.add_argument("--align", default="none", choices=("none", "procrustes", "ridge", "cca", "contrastive"),
-                       help="alignment method (default: %(default)s)")
+        p.add_argument("--align", default="none", choices=METHODS[1:], help="alignment method (default: %(default)s)")
         p.add_argument("--label-column", default=None, help="metadata column for label precision@k")
         p.add_argument("--test-size", type=float, default=0.3, help="held-out fraction (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0, help="random state for the split and fitting")
@@ -79,10 +80,18 @@ def build_subparser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--query", default=None, help="query modality (default: fused similar items)")
         p.add_argument("--target", default=None, help="target modality")
         p.add_argument("--weights", default=None, help="fusion weights, e.g. image=1,text=1,audio=0.5")
-        p.add_argument("--align", default="none", choices=("none", "procrustes", "ridge", "cca", "contrastive"))
+        p.add_argument("--align", default="none", choices=METHODS[1:])
         p.add_argument("--k", type=int, default=10, help="number of matches (default: %(default)s)")
     elif name == "report":
         _add_report_options(p)
+    elif name == "suspects":
+        p.description = "Rank the items whose media disagree, most suspect first, naming the odd modality."
+        p.add_argument("--pair", action="append", default=None, metavar="A:B",
+                       help="modality pair to score, e.g. audio:text; repeat for more (default: every pair)")
+        p.add_argument("--k", type=int, default=50, help="suspects listed (default: %(default)s)")
+        p.add_argument("--method", default="auto", choices=METHODS, help="alignment method (default: %(default)s)")
+        p.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0, help="random state of folds, samples and fits")
     _add_encoder_options(p)
     return p
 
@@ -95,8 +104,7 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", default="auto", choices=("auto", "umap", "pca"),
                    help="map: auto = the app's saved map when it matches, else UMAP (default: %(default)s)")
     p.add_argument("--weights", default=None, help="fusion weights, e.g. image=1,text=1,audio=0.5")
-    p.add_argument("--align", default="auto", choices=("auto", "none", "procrustes", "ridge", "cca", "contrastive"),
-                   help="alignment method (default: %(default)s)")
+    p.add_argument("--align", default="auto", choices=METHODS, help="alignment method (default: %(default)s)")
     p.add_argument("--label-column", default=None, help="metadata column for label figures and the first colouring")
     p.add_argument("--items", type=int, default=12, help="items shown with their matches (default: %(default)s)")
     p.add_argument("--max-points", type=int, default=20_000,
@@ -280,6 +288,19 @@ def cmd_match(args) -> int:
     return 0
 
 
+def cmd_suspects(args) -> int:
+    from mmviewer.core.evaluate.suspects import find_suspects
+    from mmviewer.core.evaluate.suspects.output import format_table, parse_pairs, summary
+    from mmviewer.core.match.workspace import Workspace
+
+    pairs = parse_pairs(args.pair)
+    _, result = run_embedding(args, quiet=args.json)
+    found = find_suspects(Workspace(result.table), args.method, pairs, args.folds, args.seed)
+    data = summary(found, result.table.n_items, args.k)
+    print(json.dumps(data) if args.json else format_table(data))
+    return 0
+
+
 def _leave_stuck_decoders(code: int) -> None:
     """A decode given up on (core/embed/deadline.py) may never return; a normal exit would wait
     for its worker forever, after everything else is done and saved. End the process instead."""
@@ -361,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
         args = build_subparser(name).parse_args(argv[1:])
-        handler = {"embed": cmd_embed, "eval": cmd_eval, "match": cmd_match, "report": cmd_report}[name]
+        handler = globals()[f"cmd_{name}"]  # cmd_embed, cmd_eval, ... one per SUBCOMMANDS entry
         try:
             code = handler(args)
         except KeyboardInterrupt:

@@ -44,6 +44,7 @@ DOCK_PLACES = {
     "preview": Qt.DockWidgetArea.RightDockWidgetArea,
     "metrics": Qt.DockWidgetArea.BottomDockWidgetArea,
     "items": Qt.DockWidgetArea.BottomDockWidgetArea,
+    "suspects": Qt.DockWidgetArea.BottomDockWidgetArea,
 }
 #: The default window: this size, or the screen's when it is smaller (e.g. 1000x700).
 DEFAULT_SIZE = (1500, 940)
@@ -147,6 +148,8 @@ class MainWindow(MenuHandlers, QMainWindow):
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(f"dock_{spec.key}")
             dock.setWidget(_scrollable(widget) if spec.key in SCROLLED else widget)
+            if hasattr(widget, "set_shown"):  # works only while seen (a tab may be behind)
+                dock.visibilityChanged.connect(widget.set_shown)
             dock.setToolTip("")
             dock.toggleViewAction().setToolTip(spec.tip)
             self.addDockWidget(DOCK_PLACES[spec.key], dock)
@@ -155,7 +158,8 @@ class MainWindow(MenuHandlers, QMainWindow):
         # map and the left column, so the table gets the width it needs.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        bottom = [self.docks[k] for k in ("items", "metrics", "query") if k in self.docks]
+        bottom = [self.docks[k] for k in ("items", "suspects", "metrics", "query")
+                  if k in self.docks]
         for other in bottom[1:]:
             self.tabifyDockWidget(bottom[0], other)
         if bottom:

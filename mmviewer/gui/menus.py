@@ -49,6 +49,10 @@ def build_menus(window) -> dict[str, QAction]:
     a["export_report"] = _action(window, "Export report (&HTML)…", window._on_export_report_triggered,
                                  "One self-contained web page of the map, the metrics and the "
                                  "matches, to share with people who do not run mmviewer.")
+    a["export_suspects"] = _action(window, "Export &suspects (CSV)…",
+                                   window._on_export_suspects_triggered,
+                                   "Every item's suspicion, odd modality, pair scores and your "
+                                   "fine / wrong mark, most suspect first (the Suspects panel).")
     a["quit"] = _action(window, "&Quit", window.close, "Save the session and quit.",
                         QKeySequence.StandardKey.Quit)
     file_menu = bar.addMenu("&File")
@@ -64,7 +68,8 @@ def build_menus(window) -> dict[str, QAction]:
     file_menu.addSeparator()
     file_menu.addAction(a["report"])
     file_menu.addSeparator()
-    for key in ("export_matches", "export_metrics", "export_map", "export_report"):
+    for key in ("export_matches", "export_metrics", "export_map", "export_suspects",
+                "export_report"):
         file_menu.addAction(a[key])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
@@ -211,6 +216,17 @@ class MenuHandlers:
         dialog = QtShareReportDialog(self.model, Path(self._start_dir()) / f"{stem}_report.html",
                                      stem, self.panels.get("map"), self.exporter.last_metrics, self)
         return self._show_dialog(dialog)
+
+    def _on_export_suspects_triggered(self) -> bool:
+        dock, panel = self.docks.get("suspects"), self.panels.get("suspects")
+        if self.model.workspace is None or dock is None or not hasattr(panel, "ask_export"):
+            self.model.notice.emit(Notice("Nothing to export yet: open a dataset first."
+                                          if self.model.workspace is None else
+                                          "The Suspects panel is not available.", "warning"))
+            return False
+        dock.show()
+        dock.raise_()  # shown: the suspects are computed if they were not
+        return panel.ask_export()
 
     def _on_present_triggered(self):
         from mmviewer.gui.present.qt_present import QtPresentation

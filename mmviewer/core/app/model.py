@@ -9,6 +9,7 @@ one :class:`~mmviewer.core.app.runner.JobRunner`:
 * a weight change: a warm re-layout once the drag pauses, metrics after that (match lists are
   recombined by the panel from the weight-independent data published here);
 * a new current item, method or list length: its similar items and its cross-modal lists;
+* suspects (``model.suspects``): computed once a panel or the map asks, again for a new method;
 * quitting: every job cancelled, the layout child terminated.
 """
 
@@ -26,6 +27,7 @@ from mmviewer.core.app.colours import modality_pairs
 from mmviewer.core.app.items import ItemData
 from mmviewer.core.app.runner import JobRunner, Scheduler
 from mmviewer.core.app.state import MAP_MODALITIES, Notice, ViewState
+from mmviewer.core.app.suspects import SuspectData
 from mmviewer.core.embed.job import EmbedResult, Progress
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.core.layout.service import shared_service
@@ -92,6 +94,7 @@ class AppModel:
         ev.map_source.connect(self._on_state_map_layout)
         ev.layout.connect(self._on_state_map_layout)
         self.items = ItemData(self)  # per-item columns; listens to the state and table_ready
+        self.suspects = SuspectData(self)  # suspicion per item and the fine / wrong marks
 
     # -- opening and embedding ----------------------------------------------------------------
     def open_path(self, path: str | Path, options: EmbedOptions | None = None) -> None:

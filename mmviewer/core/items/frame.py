@@ -18,6 +18,7 @@ from mmviewer.core.items.pairs import PairValues
 
 #: Filter names that mean "the map's current pair" (``state.match_pair``).
 ALIASES = {"partner_rank": "rank", "pair_score": "score"}
+SUSPICION = "suspicion"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class ItemFrame:
         self.tags: dict[str, np.ndarray] = {}
         self.selection = np.empty(0, np.int64)
         self.pair: tuple[str, str] | None = self.pairs[0] if self.pairs else None
+        #: (N,) float32 suspicion per item (core.app.suspects), None until computed.
+        self.suspicion: np.ndarray | None = None
         self._numeric: dict[str, np.ndarray | None] = {}
         self._patterns: tuple[np.ndarray, list[str]] | None = None
         self.columns = self._columns()
@@ -73,6 +76,10 @@ class ItemFrame:
         cols.append(Column("modalities", "modalities", "modalities", "text",
                            "The modalities this item has"))
         cols.append(Column("tags", "tags", "tags", "text", "Tags you gave this item"))
+        if self.pairs:
+            cols.append(Column(SUSPICION, "suspicion", SUSPICION, "number",
+                               "How much this item's modalities disagree (higher: more suspect; "
+                               "see the Suspects panel); empty until the suspects are computed"))
         for q, t in self.pairs:
             cols.append(Column(pair_key("rank", (q, t)), f"{q}→{t} rank", f"rank_{q}_{t}", "rank",
                                f"Rank of this item's own {t} among all {t} matches of its {q} "
@@ -108,6 +115,9 @@ class ItemFrame:
             for tag, rows in self.tags.items():
                 out[rows] = np.where(out[rows] == "", tag, out[rows] + ", " + tag)
             return out
+        if key == SUSPICION:
+            got = self.suspicion
+            return got if got is not None else np.full(self.n, np.nan, np.float32)
         kind, q, tgt = key.split(":")
         store = self.values.rank if kind == "rank" else self.values.score
         got = store.get((q, tgt))
@@ -137,6 +147,9 @@ class ItemFrame:
             return labels[codes[row]]
         if key == "tags":
             return ", ".join(tag for tag, rows in self.tags.items() if _has(rows, row))
+        if key == SUSPICION:
+            value = float(self.values_of(key)[row])
+            return "" if math.isnan(value) else f"{value:.2f}"
         kind, q, tgt = key.split(":")
         value = float(self.values_of(key)[row])
         if math.isnan(value):

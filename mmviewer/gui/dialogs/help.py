@@ -20,6 +20,7 @@ from mmviewer.core.encoders.info import (
     uses_clip,
 )
 from mmviewer.core.evaluate.evaluation import MAX_TEST_PAIRS
+from mmviewer.core.evaluate.suspects import THRESHOLD
 from mmviewer.core.match.workspace import AUTO_LEARNED, FIT_MAX_PAIRS
 from mmviewer.gui.dialogs.layout import body_with_close
 
@@ -83,13 +84,26 @@ give honest ranks, and only they count in the Metrics panel (at most {test_max:,
 pair).</li>
 </ul>
 
+<h3>Suspects</h3>
+<p>The <b>Suspects</b> panel ranks the items whose media disagree, most suspect first: the
+caption of another photo, the audio clip of another item. For each modality pair an aligner
+that never saw the item scores how much better its own partner fits than its look-alikes'
+partners do; the <b>score</b> is in units of the dataset's own spread, so one cut (tinted
+above it) serves every dataset. <b>odd</b> names the modality that disagrees with both others,
+and <b>rather</b> the item it seems to belong to instead. Click a row (or Up/Down) to open the
+item everywhere, ▶ or Space to hear it; mark it <b>fine</b> (F) or <b>wrong</b> (W), U takes
+it back. Marks are the tags <code>suspect:fine</code> and <code>suspect:wrong</code>: saved
+with the session, a filter (<code>tagged "suspect:wrong"</code>) and a colour; the map can also
+be coloured by <b>Suspicion</b>, and the item table filtered by <code>suspicion &gt; {threshold:g}</code>.
+<b>Export CSV</b> (or File → Export suspects) writes every item with its scores and mark.</p>
+
 <h3>Metrics</h3>
 <p>For each modality pair, on the held-out 30%: R@k (how often the true partner is among the
 first k), MRR (mean reciprocal rank) and the median rank, next to what chance would give. When
 the dataset has a label column, label precision shows how often neighbours share the item's
 label, for each modality alone and fused with the current weights.</p>
 """.format(auto=AUTO_LEARNED.upper() if AUTO_LEARNED == "cca" else AUTO_LEARNED,
-           fit_max=FIT_MAX_PAIRS, test_max=MAX_TEST_PAIRS)
+           fit_max=FIT_MAX_PAIRS, test_max=MAX_TEST_PAIRS, threshold=THRESHOLD)
 
 
 class QtHelpDialog(QDialog):

@@ -27,6 +27,7 @@ from mmviewer.core.app.state import (
     VALUE_PREFIX,
     Notice,
 )
+from mmviewer.core.items.frame import SUSPICION
 from mmviewer.gui.map.export import export_plot
 from mmviewer.gui.map.interaction import MapInteractionMixin
 from mmviewer.gui.map.layer import MapLayer
@@ -69,6 +70,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         self._pairs: list[tuple[str, str]] = []
         self._top: tuple[int, np.ndarray, str] | None = None  # (row, match rows, note)
         self._colour_cache: dict = {}  # finished colourings of this table
+        self._suspects_seen = ("", 0)  # (status, version) of the suspects last coloured by
         self._hover_scene_pos = None
 
         self.toolbar = MapToolbar(self)
@@ -146,6 +148,7 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
         ev.hidden.connect(self._on_state_hidden)
         c.items.values_changed.connect(self._on_items_values_changed)
         c.items.frame_changed.connect(self._on_items_frame_changed)
+        c.suspects.changed.connect(self._on_suspects_changed)
         for w in (self.plot, self.plot.viewport()):
             w.installEventFilter(self)
 
@@ -343,6 +346,13 @@ class QtMap(MapInteractionMixin, MapStylingMixin, MapControlsMixin, QWidget):
     def _on_items_values_changed(self, _done: bool) -> None:
         if self.state.colour_by.startswith(VALUE_PREFIX):
             self._recolour()
+
+    def _on_suspects_changed(self) -> None:
+        s = self.model.suspects
+        seen, self._suspects_seen = self._suspects_seen, (s.status, s.version)
+        if (self.state.colour_by == VALUE_PREFIX + SUSPICION and seen != self._suspects_seen
+                and not self.model.applying_table):
+            self._recolour()  # a new status or result (not each progress step)
 
     def _apply_mode(self) -> None:
         lines = self.state.map_mode == MAP_MODALITIES

@@ -18,7 +18,7 @@ from mmviewer.core.app.state import (
     META_PREFIX,
     VALUE_PREFIX,
 )
-from mmviewer.core.items.frame import pair_key
+from mmviewer.core.items.frame import SUSPICION, pair_key
 from mmviewer.core.runtime.generators import run_to_end
 from mmviewer.gui.map.layer import MapLayer
 from mmviewer.gui.map.overlays import MARGIN
@@ -63,6 +63,10 @@ def value_colouring_args(items, what: str):
     values = np.array(frame.values_of(key), np.float64)  # a copy: workers may read it
     final = not key.startswith(("rank:", "score:")) or items.done
     title, note = column.title, ""
+    if key == SUSPICION:
+        suspects = items.model.suspects
+        final = suspects.fresh and frame.suspicion is not None
+        title, note = "Suspicion", suspects.legend_note()
     if key.startswith(("rank:", "score:")):
         q, t = key.split(":")[1:]
         title = "Partner rank" if key.startswith("rank:") else "Pair score"
@@ -129,11 +133,14 @@ class MapStylingMixin:
             return spec, mc.metadata, (t.metadata[col], col), self.sync_limit, False
         if spec == COLOUR_TAGS:
             return None, mc.tagged, (t.n_items, self.state.tag_map), self.sync_limit, False
+        if spec == VALUE_PREFIX + SUSPICION:
+            self.model.suspects.want()  # computed when first asked for
         if spec.startswith(VALUE_PREFIX) and self.model.items.frame is not None:
             found = value_colouring_args(self.model.items, spec[len(VALUE_PREFIX):])
             if found is not None:
                 args, final = found
-                key = (spec, self.state.method, tuple(self.state.match_pair)) if final else None
+                key = (spec, self.state.method, tuple(self.state.match_pair),
+                       self.model.suspects.version) if final else None
                 return key, mc.continuous, args, self.sync_limit, False
         # also "match" when no modality pair has enough items to align
         return COLOUR_MODALITIES, mc.availability, (t,), self.sync_limit, False

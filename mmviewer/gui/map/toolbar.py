@@ -37,6 +37,7 @@ from mmviewer.core.app.state import (
     SOURCE_FUSED,
     VALUE_PREFIX,
 )
+from mmviewer.core.items.frame import SUSPICION
 from mmviewer.gui.flow import FlowLayout
 from mmviewer.gui.map.viewbox import LASSO, PAN, RECT
 
@@ -248,8 +249,10 @@ class MapControlsMixin:
         options = [("Modalities present", COLOUR_MODALITIES), ("Match correctness", COLOUR_MATCH),
                    ("Partner rank", VALUE_PREFIX + "rank"), ("Pair score", VALUE_PREFIX + "score"),
                    ("Tags", COLOUR_TAGS)]
-        options += [(f"{col}", META_PREFIX + col) for col in t.metadata]
         frame = self.model.items.frame
+        if frame is not None and SUSPICION in frame.by_key:
+            options.insert(4, ("Suspicion", VALUE_PREFIX + SUSPICION))
+        options += [(f"{col}", META_PREFIX + col) for col in t.metadata]
         if frame is not None:
             options += [(f"{c.title} (scale)", VALUE_PREFIX + c.key) for c in frame.number_columns()
                         if c.key.startswith(META_PREFIX)]

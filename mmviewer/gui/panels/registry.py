@@ -42,6 +42,9 @@ PANELS = (
     PanelSpec("items", "Items", "mmviewer.gui.table.qt_items", "QtItems", True,
               "Every item as a row: metadata, modalities, tags, partner ranks and pair scores; "
               "sort, filter, find (Ctrl+F), tag and export."),
+    PanelSpec("suspects", "Suspects", "mmviewer.gui.suspects.qt_suspects", "QtSuspects", True,
+              "The items whose image, text and audio disagree, most suspect first, with the odd "
+              "modality named: check each, mark it fine or wrong (F / W), export the list."),
 )
 SPECS = {spec.key: spec for spec in PANELS}
 

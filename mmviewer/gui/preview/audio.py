@@ -1,4 +1,5 @@
-"""The Preview panel's audio player: QtMultimedia playback over a pyqtgraph waveform.
+"""The Preview panel's audio player: QtMultimedia playback over a pyqtgraph waveform (or, with
+``compact``, the controls alone: the Suspects panel's player).
 
 ``QMediaPlayer`` + ``QAudioOutput`` play the file itself; the waveform (a min/max envelope) or
 spectrogram is decoded by the panel in a worker and handed in with :meth:`AudioPlayer.set_waveform`.
@@ -62,8 +63,10 @@ def _post(target, slot: str, *args) -> None:
 class AudioPlayer(QWidget):
     """Play/pause, position slider, time label, waveform with playhead, spectrogram toggle."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, compact: bool = False):
         super().__init__(parent)
+        #: Controls only: no waveform, no spectrogram (a list's player beside the Preview's).
+        self.compact = compact
         #: Created when an output device exists (see the module docstring).
         self.player: QMediaPlayer | None = None
         self.output: QAudioOutput | None = None
@@ -82,6 +85,7 @@ class AudioPlayer(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Playback position: drag to seek")
         self.slider.sliderMoved.connect(self._on_slider_moved)
+        self.slider.setMinimumWidth(40)
         self.time_label = QLabel(clock(0) + " / " + clock(0))
         self.time_label.setToolTip("Position / duration")
         self.device_note = QLabel(NO_DEVICE)
@@ -120,12 +124,16 @@ class AudioPlayer(QWidget):
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
-        controls.addWidget(self.device_note)
-        controls.addWidget(self.spectrogram_button)
+        if not compact:
+            controls.addWidget(self.device_note)
+            controls.addWidget(self.spectrogram_button)
+        self.spectrogram_button.setVisible(not compact)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
         layout.addWidget(self.controls)
+        if compact:  # narrow: the note on a line of its own
+            layout.addWidget(self.device_note)
         layout.addWidget(self.plot, 1)
 
         self._devices = QMediaDevices(self)
@@ -184,7 +192,7 @@ class AudioPlayer(QWidget):
             widget.setEnabled(enabled)
         self._enable_playback()
         self.controls.setVisible(enabled)  # nothing to play: the caption says why
-        self.plot.setVisible(enabled)
+        self.plot.setVisible(enabled and not self.compact)
         self.caption.setText(message)
 
     def set_waveform(self, waveform: Waveform) -> None:
@@ -210,6 +218,14 @@ class AudioPlayer(QWidget):
 
     def stop(self) -> None:
         self._command("stop")
+
+    def play(self) -> bool:
+        """Start playback, once the waveform has arrived (only then may the player open the
+        file); False when there is nothing to play yet or no output device."""
+        if self._playable is None or self.player is None:
+            return False
+        self._command("play")
+        return True
 
     def _draw_mode(self) -> None:
         spec = self.spectrogram_button.isChecked()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmviewer.core.items.expr import FilterError, columns_of, parse
-from mmviewer.core.items.frame import ALIASES, pair_key
+from mmviewer.core.items.frame import ALIASES, SUSPICION, pair_key
 from mmviewer.core.items.view import ViewSpec, item_view
 from mmviewer.gui.table.actions import SelectionBar
 from mmviewer.gui.table.table_model import THUMB, ItemTableModel
@@ -115,6 +115,7 @@ class QtItems(QWidget):
         ev.match_pair.connect(self._on_state_match_pair)
         items.frame_changed.connect(self._on_items_frame_changed)
         items.values_changed.connect(self._on_items_values_changed)
+        self.model.suspects.changed.connect(self._on_suspects_changed)
         self.filter_edit.textChanged.connect(lambda _t: self._typing.start())
         self.search_edit.textChanged.connect(lambda _t: self._typing.start())
         self.filter_edit.returnPressed.connect(self.apply)
@@ -251,6 +252,18 @@ class QtItems(QWidget):
             self.table.refresh()
             self._describe()
 
+    def _on_suspects_changed(self) -> None:
+        """Suspicion landed: show its column, and re-apply a filter or sort that reads it."""
+        if self.table.frame is None or self.model.suspects.status != "ready":
+            return
+        if SUSPICION in self.table.keys:
+            self.view.setColumnHidden(self.table.keys.index(SUSPICION), False)
+        names = columns_of(self.spec.tree) | {self.spec.sort_key}
+        if SUSPICION in names:
+            self.apply()
+        else:
+            self.table.refresh()
+
     def _on_state_selection(self, rows) -> None:
         self.table.set_selected(rows)
         if "selected" in repr(self.spec.tree):
@@ -282,7 +295,8 @@ class QtItems(QWidget):
         pair = tuple(self.state.match_pair)
         shown = {pair_key("rank", pair), pair_key("score", pair)} if len(pair) == 2 else set()
         for i, key in enumerate(self.table.keys):
-            hidden = key.startswith(("rank:", "score:")) and key not in shown
+            hidden = (key.startswith(("rank:", "score:")) and key not in shown
+                      or key == SUSPICION and self.table.frame.suspicion is None)
             self.view.setColumnHidden(i, hidden)
         header = self.view.horizontalHeader()
         for i, key in enumerate(self.table.keys):

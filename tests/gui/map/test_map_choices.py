@@ -42,6 +42,27 @@ def test_colour_by_tags_and_a_tag_follows_at_once(qtbot, panel, still):
     assert "several tags  (1)" in labels and "first  (1)" in labels
 
 
+def test_colour_by_suspicion_computes_it_and_shows_a_bar_and_marks_colour_as_tags(qtbot, panel, still):
+    show_layout(qtbot, panel, grid())
+    assert still.suspects.status == "idle"  # nobody asked yet
+    _choose(panel.toolbar.colour_combo, "value:suspicion")
+    assert still.suspects.status == "computing"  # the map asked for it
+    assert "Finding suspects" in panel.colouring.note and not panel.colouring.done
+    qtbot.waitUntil(lambda: still.suspects.status == "ready" and panel.colouring.title == "Suspicion"
+                    and np.isfinite(still.items.frame.suspicion).any(), timeout=60_000)
+    qtbot.waitUntil(lambda: (panel.colouring.index < mc.RAMP).sum() == 30, timeout=10_000)
+    c, r = panel.colouring, still.suspects.result
+    assert c.bar is not None and not c.bar[2]  # a linear scale
+    top, low = int(r.order()[0]), int(r.order()[-1])
+    assert c.index[top] > c.index[low]
+    assert "above" in c.note and panel.legend.bar.isVisible()
+    # a "wrong" mark is a tag: the Tags colouring shows it
+    still.suspects.mark([top], "wrong")
+    with qtbot.waitSignal(panel.colours_changed, timeout=5000):
+        _choose(panel.toolbar.colour_combo, "tags")
+    assert [b.text() for b in panel.legend.buttons][0] == "suspect:wrong  (1)"
+
+
 def test_only_the_selection_on_the_map_then_hide_it_then_all(qtbot, panel, still):
     pos = grid()
     show_layout(qtbot, panel, pos)

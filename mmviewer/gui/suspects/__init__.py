@@ -1,0 +1,1 @@
+"""The Suspects panel: items whose modalities disagree, to check and mark."""
