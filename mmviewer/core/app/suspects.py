@@ -25,7 +25,6 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app.colours import modality_pairs
-from mmviewer.core.runtime.blas import one_blas_thread
 from mmviewer.core.store.atomic import write_bytes_atomic
 
 FINE, WRONG = "fine", "wrong"
@@ -51,8 +50,8 @@ def suspects_job(workspace, method: str, report=None):
             last[0] = now
             report(int(done), int(total))
 
-    with one_blas_thread():  # many mid-sized fits: two BLAS threads spin on a busy machine
-        return find_suspects(workspace, method=method, progress=progress)
+    # Many mid-sized fits: the app model keeps BLAS on one thread (two spin on a busy machine).
+    return find_suspects(workspace, method=method, progress=progress)
 
 
 def mark_rows(tags: dict, rows, mark: str | None) -> dict:
@@ -243,7 +242,7 @@ class SuspectData:
         reason = self.unavailable_reason()
         self._set(UNAVAILABLE if reason else IDLE, reason)
         if self.wanted and not reason:
-            self.request()
+            self.model.after_first_picture(self.request)  # the map first: see the model
 
     def _on_state_method(self, _method) -> None:
         if self.model.applying_table or self.model.workspace is None:
