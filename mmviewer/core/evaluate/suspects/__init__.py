@@ -171,8 +171,13 @@ def find_suspects(workspace, method: str = "auto", pairs=None, folds: int = 5, s
                      max(r.n_fit for r in results.values()), folds)
 
 
-def report_suspects(workspace, method: str, limit: int) -> list[dict]:
+def report_suspects(workspace, method: str, limit: int) -> list[dict] | None:
     """The report's Suspects section (:mod:`mmviewer.core.report.suspects`): the flagged items,
-    most suspect first, at most ``limit`` (an empty list when none is flagged)."""
-    found = find_suspects(workspace, method)
+    most suspect first, at most ``limit`` (an empty list when none is flagged); None when the
+    dataset cannot be scored (fewer than two modalities, too few items with both), so the
+    report leaves the section out instead of failing."""
+    try:
+        found = find_suspects(workspace, method)
+    except ValueError:
+        return None
     return found.entries(min(int(limit), int(found.flagged().sum())))
