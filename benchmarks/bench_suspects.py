@@ -2,6 +2,7 @@
 share of captions, audio clips or images swapped, beside the single-pair cosine baseline.
 
     python benchmarks/bench_suspects.py [--digits DIR] [--emoji DIR] [--json] [--quick]
+    python benchmarks/bench_suspects.py --scale 100000,1000000 --json   # time at scale only
 
 For each set (the digits of ``datasets/make_digits.py``, generated into the bench scratch folder
 when no folder is given; the emoji of ``datasets/make_emoji.py`` when a folder is given or
@@ -16,6 +17,10 @@ same aligners: ``cosine`` (score = minus the mean aligned cosine of the item's p
 modality whose pairs have the lowest mean cosine) and ``cosine_best_pair`` (the best of the
 swapped modality's single pairs, chosen knowing which modality was swapped: a generous
 baseline). Nothing is asserted; ``suspects_digits_audio5_*`` are the issue's targets.
+
+``--scale N,...``: instead, the synthetic table of the other benchmarks (``benchlib.Synth``: 64
+classes, CLIP-like image and text sharing a space, 80-d audio) at N items with 5 % of the audio
+swapped: the seconds ``find_suspects`` takes, its peak memory and precision@k.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from benchlib import SCRATCH, emit, machine, parser, rounded  # noqa: E402
+from benchlib import SCRATCH, Synth, emit, machine, parser, peak_rss_bytes, rounded  # noqa: E402
 
 SHARES = (0.01, 0.05, 0.2)
 MODALITIES = ("audio", "text", "image")
@@ -133,18 +138,47 @@ def one_case(table, modality: str, share: float, method: str, robust_share: floa
     }
 
 
+def at_scale(n: int, method: str) -> dict:
+    from mmviewer.core.evaluate.suspects import find_suspects
+    from mmviewer.core.match.workspace import Workspace
+
+    table, rows = swap(Synth().table(n), "audio", 0.05)
+    truth = np.zeros(n, bool)
+    truth[rows] = True
+    before = peak_rss_bytes()
+    t0 = time.perf_counter()
+    found = find_suspects(Workspace(table), method)
+    seconds = time.perf_counter() - t0
+    p_at_k, hits = precision_at_k(found.score, truth)
+    return {"n": n, "seconds": round(seconds, 1), "method": found.method, "n_fit": found.n_fit,
+            "k": int(truth.sum()), "precision@k": rounded(p_at_k, 3),
+            "odd_right": rounded(np.mean(found.odd[hits] == "audio") if len(hits) else None, 3),
+            "peak_rss_gib_before": round(before / 2**30, 2), "peak_rss_gib": round(peak_rss_bytes() / 2**30, 2)}
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--digits", default=None, help="digits folder (default: generate into the scratch folder)")
     p.add_argument("--emoji", default=None, help="emoji folder (default: one of the usual places, if there)")
     p.add_argument("--method", default="auto")
     p.add_argument("--robust-share", type=float, default=None, help="override find_suspects' robust_share")
+    p.add_argument("--cases", default=None, help="e.g. audio:0.05,text:0.2 (default: every modality and share)")
+    p.add_argument("--sets", default=None, help="e.g. digits (default: digits and emoji)")
+    p.add_argument("--scale", default=None, help="comma-separated sizes of the synthetic table to time")
     args = p.parse_args()
+    if args.scale:
+        runs = [at_scale(int(n), args.method) for n in args.scale.split(",")]
+        emit({"machine": machine(), "scale": runs}, args, [str(r) for r in runs])
+        return 0
     sets = {"digits": digits_folder(args.digits)}
     emoji = Path(args.emoji) if args.emoji else next((d for d in DEFAULT_EMOJI if (d / "data.csv").is_file()), None)
     if emoji is not None and not args.quick:
         sets["emoji"] = emoji
+    if args.sets:
+        sets = {k: v for k, v in sets.items() if k in args.sets.split(",")}
     cases = [("audio", 0.05)] if args.quick else [(m, s) for m in MODALITIES for s in SHARES]
+    if args.cases:
+        cases = [(m, float(s)) for m, s in (c.split(":") for c in args.cases.split(","))]
     result, lines = {"machine": machine(), "sets": {k: str(v) for k, v in sets.items()}, "cases": []}, []
     for name, folder in sets.items():
         table = load_table(folder)
@@ -155,6 +189,7 @@ def main() -> int:
                 "set", "modality", "share", "k", "precision@k", "odd_right", "flagged", "flagged_precision",
                 "flagged_recall", "cosine_precision@k", "cosine_odd_right", "cosine_best_pair_precision@k",
                 "seconds")))
+            print(lines[-1], file=sys.stderr, flush=True)  # progress: one line per case
             if name == "digits" and modality == "audio" and share == 0.05:
                 result["suspects_digits_audio5_precision"] = case["precision@k"]
                 result["suspects_digits_audio5_odd"] = case["odd_right"]

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mmviewer",
         description="Explore multimodal alignments: images, texts and audio that belong together.",
-        epilog="Headless commands: 'mmviewer embed|eval|match|report --help'.",
+        epilog="Headless commands: 'mmviewer embed|eval|match|report|suspects --help'.",
     )
     p.add_argument("folder", nargs="?", help="dataset folder, manifest (.csv/.jsonl) or embeddings table (.parquet/.npz)")
     p.add_argument("--demo", action="store_true", help="open the bundled demo dataset")

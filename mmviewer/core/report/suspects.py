@@ -49,7 +49,8 @@ def normalise(entries, source: str = "suspects") -> list[dict]:
 
 
 def discover(workspace, method: str) -> list[dict] | None:
-    """The suspects module's ranking when it is installed and has the hook, else None."""
+    """The suspects module's ranking when it is installed and has the hook, else None (also
+    when the hook finds nothing it can score)."""
     try:
         module = importlib.import_module(SUSPECTS_MODULE)
     except ImportError:
@@ -57,4 +58,5 @@ def discover(workspace, method: str) -> list[dict] | None:
     hook = getattr(module, HOOK, None)
     if not callable(hook):
         return None
-    return normalise(hook(workspace, method, LIMIT), SUSPECTS_MODULE)
+    entries = hook(workspace, method, LIMIT)
+    return None if entries is None else normalise(entries, SUSPECTS_MODULE)

@@ -212,3 +212,12 @@ def test_clean_data_flags_little_and_report_hook_returns_only_flagged():
     assert {e["id"] for e in entries} == {f"item{r:02d}" for r in SWAPPED}
     assert len(entries) <= len(SWAPPED) + 2
     assert sus.report_suspects(Workspace(swapped_table()), "auto", 3) == entries[:3]
+
+
+def test_report_hook_says_none_when_nothing_can_be_scored():
+    small = planted_table(12)  # fewer than MIN_PAIRED items with any pair
+    assert sus.report_suspects(Workspace(small), "auto", 50) is None
+    from mmviewer.core.report.suspects import discover
+
+    assert discover(Workspace(small), "auto") is None
+    assert discover(Workspace(swapped_table()), "auto")[0]["modality"] == "audio"

@@ -9,10 +9,12 @@ wrong item) are found without labels, from the stored vectors alone:
    seeded pool) and that was refitted without the first pass's suspects. Where an item has many
    look-alikes (ten digit classes) its partner scores like them and the item is not blamed.
 2. **Combined over pairs, with the odd modality named** (:mod:`.combine`): modality ``m``'s
-   evidence is the *smallest* margin of its pairs (all of them must disagree); the item's raw
-   score is the largest evidence, and the odd modality the one that has it when every pair
-   without it agrees better. With two modalities the score is the pair's, and no modality can
-   be named.
+   evidence is the mean margin of its pairs; the item's raw score is the largest evidence, and
+   the odd modality the one that has it when each of its pairs disagrees more than every pair
+   without it (with three modalities: its two pairs both score low, the third pair is fine).
+   The mean rather than the smallest margin: a weakly aligned pair (emoji audio-image) then
+   blurs the evidence of a strong one (audio-text) less (benchmarks/RESULTS.md, "Suspects").
+   With two modalities the score is the pair's, and no modality can be named.
 3. **One scale**: scores (and each pair's margins, in :attr:`Suspicion.pairs`) are robust z
    values over the dataset's items (median and MAD), so one cut, :data:`THRESHOLD` = 3.5, serves
    every dataset: above it an item disagrees with itself far more than items usually do.
@@ -169,8 +171,13 @@ def find_suspects(workspace, method: str = "auto", pairs=None, folds: int = 5, s
                      max(r.n_fit for r in results.values()), folds)
 
 
-def report_suspects(workspace, method: str, limit: int) -> list[dict]:
+def report_suspects(workspace, method: str, limit: int) -> list[dict] | None:
     """The report's Suspects section (:mod:`mmviewer.core.report.suspects`): the flagged items,
-    most suspect first, at most ``limit`` (an empty list when none is flagged)."""
-    found = find_suspects(workspace, method)
+    most suspect first, at most ``limit`` (an empty list when none is flagged); None when the
+    dataset cannot be scored (fewer than two modalities, too few items with both), so the
+    report leaves the section out instead of failing."""
+    try:
+        found = find_suspects(workspace, method)
+    except ValueError:
+        return None
     return found.entries(min(int(limit), int(found.flagged().sum())))

@@ -38,9 +38,9 @@ def combine_pairs(table, results: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
     counts = np.zeros((n, len(mods)), np.int64)
     for j, m in enumerate(mods):
         cols = [i for i, p in enumerate(names) if m in results[p].pair]
-        low = np.where(has[:, cols], s[:, cols], np.inf).min(axis=1)  # all its pairs must disagree
         counts[:, j] = has[:, cols].sum(axis=1)
-        evidence[:, j] = np.where(np.isfinite(low), low, -np.inf)
+        total = np.where(has[:, cols], s[:, cols], 0).sum(axis=1)
+        evidence[:, j] = np.where(counts[:, j] > 0, total / np.maximum(counts[:, j], 1), -np.inf)
     scored = has.any(axis=1)
     raw = np.full(n, np.nan, np.float32)
     best = evidence.argmax(axis=1) if len(mods) else np.zeros(n, np.int64)
@@ -53,8 +53,10 @@ def combine_pairs(table, results: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
         if not len(rows) or not other:
             continue
         # every pair without m agrees better than each pair with m
+        mine = [i for i, p in enumerate(names) if m in results[p].pair]
+        lowest = np.where(has[rows][:, mine], s[rows][:, mine], np.inf).min(axis=1)
         agree = np.where(has[rows][:, other], s[rows][:, other], -np.inf).max(axis=1)
-        named = rows[np.isfinite(agree) & (raw[rows] > agree)]
+        named = rows[np.isfinite(agree) & (lowest > agree)]
         odd[named] = m
         rather[named] = _rather(names, results, s, m, named)
     single = scored & (has.sum(axis=1) == 1)  # one pair: the query side's best match

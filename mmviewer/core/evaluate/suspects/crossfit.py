@@ -29,12 +29,12 @@ import numpy as np
 
 from mmviewer.core.align.registry import make_aligner, sample_rows
 from mmviewer.core.match.pair import AlignedPair
-from mmviewer.core.match.topk import block_rows, top_k_rows
+from mmviewer.core.match.topk import block_rows
 from mmviewer.core.runtime.cancel import check_cancelled
 
 #: Up to this many targets the gallery is all of them; above, a seeded sample of GALLERY.
 GALLERY_EXACT = 20_000
-GALLERY = 8_192
+GALLERY = 4_096
 #: Look-alikes per direction: the partner is compared with the mean of their scores.
 NEIGHBOURS = 10
 BLOCK_BYTES = 16 * 2**20
@@ -165,9 +165,10 @@ def _score(scorer: AlignedPair, rows: np.ndarray, gal_a: np.ndarray, gal_b: np.n
             at = np.searchsorted(gallery, part)
             self_in = (at < len(gallery)) & (gallery[np.minimum(at, len(gallery) - 1)] == part)
             s[np.flatnonzero(self_in), at[self_in]] = -np.inf
-            idx, val = top_k_rows(s, NEIGHBOURS)
-            found = idx >= 0
-            top = np.where(found, val, 0).sum(axis=1) / np.maximum(found.sum(axis=1), 1)
-            margin[part] = np.where(found.any(axis=1), top - own, np.nan)
-            best[part] = np.where(idx[:, 0] >= 0, gallery[np.maximum(idx[:, 0], 0)], -1)
+            k = min(NEIGHBOURS, s.shape[1] - 1)  # the item itself is masked out
+            if k < 1:
+                continue  # a gallery of the item alone: no look-alike to compare with
+            top = np.partition(s, s.shape[1] - k, axis=1)[:, s.shape[1] - k:]  # (b, k), unordered
+            margin[part] = top.mean(axis=1) - own
+            best[part] = gallery[s.argmax(axis=1)]
         tick()

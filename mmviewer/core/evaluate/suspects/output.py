@@ -39,7 +39,7 @@ def format_table(data: dict) -> str:
     lines.append(
         f"{data['n_flagged']} of {data['n_items']} items above the threshold {data['threshold']:g} "
         f"(marked *; method {data['method']}, {data['folds']} folds, up to {data['n_fit']:,} "
-        "pairs per fit). Score: how much worse the item's media match each other than its "
-        "look-alikes' do, as a share of all items; odd: the modality that disagrees with the others; "
-        "rather: the item whose media the odd one matches best.")
+        "pairs per fit). Score: how much better the item's media match their look-alikes' media "
+        "than each other, as a robust z over the items (pairs: the same per modality pair); odd: the "
+        "modality that disagrees with the others; rather: the item whose media the odd one matches best.")
     return "\n".join(lines)
