@@ -108,10 +108,13 @@ class Workspace:
         found = self._cache.get(("space", *sorted((query, target))))
         return None if found is None else ("none" if found.shared else AUTO_LEARNED)
 
-    def method_reason(self, query: str, target: str, method: str) -> str:
-        """Why ``method`` resolves as it does for this pair, in words for a panel."""
+    def method_reason(self, query: str, target: str, method: str, known_only: bool = False) -> str:
+        """Why ``method`` resolves as it does for this pair, in words for a panel ("" with
+        ``known_only`` when that would need the data sampled: the UI thread never waits)."""
         if method != "auto":
             return f"{method}: chosen by the user"
+        if known_only and self.known_method(query, target, method) is None:
+            return ""
         check = self.space(query, target)
         return (f"auto → zero-shot ({check.reason})" if check.shared
                 else f"auto → {AUTO_LEARNED} ({check.reason})")

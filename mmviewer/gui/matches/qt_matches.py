@@ -311,6 +311,9 @@ class QtMatches(QWidget):
         if lst.in_training:
             parts.append("fitted on this item")
         self.pair_header.setText(" · ".join(parts))
+        ws = self.model.workspace
+        reason = ws.method_reason(q, tgt, self.state.method, known_only=True) if ws else ""
+        self.pair_header.setToolTip(f"Alignment: {reason}" if reason else "")
         self.pair_view.show_matches(lst, tgt)
 
     # -- user choices -----------------------------------------------------------------------------

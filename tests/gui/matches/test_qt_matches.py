@@ -35,6 +35,8 @@ def test_text_to_image_marks_the_partner_and_its_rank(qtbot, panel):
     assert "text → image" in panel.pair_header.text() and "partner rank 1" in panel.pair_header.text()
     assert panel.pair_view.partner_index() == 0
     assert panel.pair_view.rows()[0] == 5
+    # and why auto chose it: the header's tooltip names the measured zero-shot check
+    assert panel.pair_header.toolTip().startswith("Alignment: auto → zero-shot (")
     assert panel.buttons["text→image"].text() == "#1"
     assert len(panel.pair_view.rows()) == panel.state.k
     # a learned pair says whether the item was used for fitting
@@ -42,6 +44,7 @@ def test_text_to_image_marks_the_partner_and_its_rank(qtbot, panel):
     audio = panel.cross_lists[("audio", "image")]
     assert audio.method == panel.model.workspace.resolve_method("audio", "image", "auto") != "none"
     assert ("fitted on this item" in panel.pair_header.text()) == audio.in_training
+    assert f"auto → {audio.method} (" in panel.pair_header.toolTip()
 
 
 def test_every_pair_is_one_click_away_and_similar_is_shown(qtbot, panel):
