@@ -11,8 +11,8 @@ from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 
 from mmviewer.core.app.runner import each
 from mmviewer.core.data.media import MediaError, load_image, load_text
@@ -100,3 +100,30 @@ class ThumbnailCache(QObject):
             text = text[: CAPTION_CHARS - 1] + "…"
         self._captions[row] = text
         return text
+
+
+class RowPixmaps:
+    """Small pixmaps of items' thumbnails for table cells (the item table, the suspects list):
+    scaled once, the most recently painted ``keep`` kept."""
+
+    def __init__(self, size: int = 32, keep: int = 256) -> None:
+        self.size, self.keep = size, keep
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+
+    def clear(self) -> None:
+        self._pixmaps.clear()
+
+    def get(self, thumbnails: ThumbnailCache | None, row: int) -> QPixmap | None:
+        pix = self._pixmaps.get(row)
+        if pix is not None:
+            self._pixmaps.move_to_end(row)
+            return pix
+        image = thumbnails.get(row) if thumbnails is not None else None
+        if image is None:
+            return None  # not decoded yet: the cache's ready signal repaints the cell
+        pix = QPixmap.fromImage(image.scaled(self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
+        self._pixmaps[row] = pix
+        while len(self._pixmaps) > self.keep:
+            self._pixmaps.popitem(last=False)
+        return pix

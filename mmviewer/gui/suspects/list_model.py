@@ -13,15 +13,14 @@ on the play column reported as ``play_pressed``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from mmviewer.core.app.colours import MODALITY_COLOURS, PALETTE
 from mmviewer.core.app.suspects import FINE, WRONG
+from mmviewer.gui.preview.thumbnails import RowPixmaps
 from mmviewer.gui.table.view import ItemTableView
 
 THUMB_PX = 32
@@ -67,7 +66,7 @@ class SuspectListModel(QAbstractTableModel):
         self.marks = np.zeros(0, dtype=object)
         self.current = -1
         self._position: np.ndarray | None = None
-        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._pixmaps = RowPixmaps(THUMB_PX, PIXMAPS)
         self._bold = QFont()
         self._bold.setBold(True)
         self._play = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
@@ -230,19 +229,7 @@ class SuspectListModel(QAbstractTableModel):
 
     # -- thumbnails ---------------------------------------------------------------------------
     def _pixmap(self, row: int):
-        pix = self._pixmaps.get(row)
-        if pix is not None:
-            self._pixmaps.move_to_end(row)
-            return pix
-        image = self.thumbnails.get(row) if self.thumbnails is not None else None
-        if image is None:
-            return None
-        pix = QPixmap.fromImage(image.scaled(THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation))
-        self._pixmaps[row] = pix
-        while len(self._pixmaps) > PIXMAPS:
-            self._pixmaps.popitem(last=False)
-        return pix
+        return self._pixmaps.get(self.thumbnails, row)
 
     def _on_thumbnails_ready(self, row: int) -> None:
         if self.suspicion is None or not len(self.rows):

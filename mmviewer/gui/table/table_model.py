@@ -10,12 +10,12 @@ selections; the current item is drawn bold.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, Qt, Signal
-from PySide6.QtGui import QFont, QPalette, QPixmap
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
+
+from mmviewer.gui.preview.thumbnails import RowPixmaps
 
 THUMB = "thumb"
 THUMB_PX = 32
@@ -37,7 +37,7 @@ class ItemTableModel(QAbstractTableModel):
         self.selected = np.zeros(0, bool)
         self.current = -1
         self._position: np.ndarray | None = None  # table row -> view position (-1: not shown)
-        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._pixmaps = RowPixmaps(THUMB_PX, PIXMAPS)
         self._bold = QFont()
         self._bold.setBold(True)
         if thumbnails is not None:
@@ -139,19 +139,7 @@ class ItemTableModel(QAbstractTableModel):
 
     # -- thumbnails ---------------------------------------------------------------------------
     def _pixmap(self, row: int):
-        pix = self._pixmaps.get(row)
-        if pix is not None:
-            self._pixmaps.move_to_end(row)
-            return pix
-        image = self.thumbnails.get(row) if self.thumbnails is not None else None
-        if image is None:
-            return None
-        pix = QPixmap.fromImage(image.scaled(THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation))
-        self._pixmaps[row] = pix
-        while len(self._pixmaps) > PIXMAPS:
-            self._pixmaps.popitem(last=False)
-        return pix
+        return self._pixmaps.get(self.thumbnails, row)
 
     def _on_thumbnails_ready(self, row: int) -> None:
         if self.frame is None or THUMB not in self.keys or not 0 <= row < self.frame.n:
