@@ -94,6 +94,7 @@ class AppModel:
         ev.k.connect(self._on_state_k)
         ev.map_source.connect(self._on_state_map_layout)
         ev.layout.connect(self._on_state_map_layout)
+        self.layout_ready.connect(lambda *_: self._first_picture_shown())
         self.items = ItemData(self)  # per-item columns; listens to the state and table_ready
         self.suspects = SuspectData(self)  # suspicion per item and the fine / wrong marks
 
@@ -274,8 +275,7 @@ class AppModel:
             return
         positions, kind = value
         self.positions, self.layout_kind = positions, kind
-        self.layout_ready.emit(positions, kind)
-        self._first_picture_shown()
+        self.layout_ready.emit(positions, kind)  # which also opens the first-picture gate
         if kind == "umap" and self._store is not None:
             self.jobs.submit("save-layout", jobs.save_layout, self._store, self.workspace.table.ids,
                              self.layout_weights(), positions, self.state.layout)

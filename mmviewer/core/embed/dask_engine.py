@@ -2,10 +2,10 @@
 
 The driver hashes media and fits corpus-fitted encoders with the local job's helpers, then feeds
 the items missing from the store, in partitions, to a local or an existing ``dask.distributed``
-cluster. Each worker process builds its encoder once (a fitted one restores its state from the
-store), runs the local job's batch loop and writes one atomic shard per batch into the same
-store, on storage that workers and driver share. The driver re-reads the store and assembles
-the table as the local engine does. A partition lost beyond Dask's retries is reported.
+cluster. Each worker builds its encoder once (a fitted one restores its state from the store),
+runs the local job's batch loop and writes one atomic shard per batch into the same store, on
+storage that workers and driver share; the driver re-reads it and assembles the table as the
+local engine does. A partition lost beyond Dask's retries is reported.
 """
 
 from __future__ import annotations
@@ -293,8 +293,9 @@ class _Dispatch:
 
     def wait(self, timeout: float) -> None:
         from distributed import TimeoutError, wait
+        from distributed.client import FuturesCancelledError
 
-        with contextlib.suppress(TimeoutError), self.client.as_current():  # dask's TimeoutError
+        with contextlib.suppress(TimeoutError, FuturesCancelledError), self.client.as_current():
             wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
 
     def close(self) -> None:

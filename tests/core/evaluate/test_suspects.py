@@ -111,6 +111,7 @@ class SpyAligner:
 
     def __init__(self, fits):
         self.fits = fits
+        self.models = []  # kept alive: a freed model's id() is reused, merging two fits' entries
 
     def __call__(self, name, **params):
         from mmviewer.core.align.registry import make_aligner
@@ -123,6 +124,7 @@ class SpyAligner:
             return fit(xa, xb)
 
         model.fit = spying_fit
+        self.models.append(model)
         return model
 
 

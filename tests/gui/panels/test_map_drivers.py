@@ -3,6 +3,7 @@ and weights read the same on the slider and in the list headers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -22,6 +23,8 @@ def digits(qtbot):
     model.options = EmbedOptions(use_store=False)
     model.request_layout = lambda cold=False, delay_s=0.0: None  # only the shares are under test
     model.set_table(captioned_digits())
+    # The secondary jobs (the shares among them) start once the first map is shown.
+    model.layout_ready.emit(np.zeros((model.workspace.table.n_items, 2), np.float32), "pca")
     yield model
     model.shutdown(stop_layouts=False)
 
