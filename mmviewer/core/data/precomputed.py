@@ -124,13 +124,13 @@ def _read_parquet(path: Path) -> EmbeddingTable:
     vectors, present, encoders, metadata = {}, {}, {}, {}
 
     def read_vectors(name: str, typ) -> tuple[np.ndarray, np.ndarray]:
+        # Its own file handle: columns are read on parallel threads (Arrow and numpy's copies
+        # release the GIL), as pyarrow's read_table does, while this thread reads metadata.
+        own = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
         if pa.types.is_fixed_size_list(typ):
-            # Its own file handle: columns are read on parallel threads (Arrow and numpy's
-            # copies release the GIL), as pyarrow's read_table does.
-            own = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
             mat, mask = _fixed_size_column(own, name, typ.list_size, n, path)
         else:
-            col = pf.read(columns=[name]).column(0).combine_chunks()
+            col = own.read(columns=[name]).column(0).combine_chunks()
             mat, mask = _list_column_to_matrix(col, name, path)
             del col
         return _normalised(mat, name, path), mask

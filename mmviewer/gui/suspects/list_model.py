@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 from mmviewer.core.app.colours import MODALITY_COLOURS, PALETTE
 from mmviewer.core.app.suspects import FINE, WRONG
 from mmviewer.gui.preview.thumbnails import RowPixmaps
+from mmviewer.gui.table.table_model import ListedRows
 from mmviewer.gui.table.view import ItemTableView
 
 THUMB_PX = 32
@@ -52,7 +53,7 @@ def badge_colour(modality: str) -> QColor:
     return QColor.fromRgbF(float(rgb[0]), float(rgb[1]), float(rgb[2]))
 
 
-class SuspectListModel(QAbstractTableModel):
+class SuspectListModel(ListedRows, QAbstractTableModel):
     """Rows in display order (``rows``: table rows); see the module docstring."""
 
     def __init__(self, thumbnails=None, parent=None):
@@ -108,20 +109,10 @@ class SuspectListModel(QAbstractTableModel):
         if len(self.rows):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
 
-    def position_of(self, row: int) -> int:
-        """View position of table row ``row``, or -1 when it is not listed."""
-        if self._position is None:
-            self._position = np.full(len(self.rank), -1, np.int64)
-            self._position[self.rows] = np.arange(len(self.rows))
-        return int(self._position[row]) if 0 <= row < len(self._position) else -1
-
-    def row_at(self, position: int) -> int:
-        return int(self.rows[position]) if 0 <= position < len(self.rows) else -1
+    def n_table_rows(self) -> int:
+        return len(self.rank)
 
     # -- Qt -----------------------------------------------------------------------------------
-    def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt override)
-        return 0 if parent is not None and parent.isValid() else len(self.rows)
-
     def columnCount(self, parent=None) -> int:  # noqa: N802 (Qt override)
         return 0 if parent is not None and parent.isValid() else len(COLUMNS)
 

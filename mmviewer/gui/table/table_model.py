@@ -23,7 +23,32 @@ PIXMAPS = 256  # scaled thumbnails kept for painting
 ROW_ROLE = Qt.ItemDataRole.UserRole
 
 
-class ItemTableModel(QAbstractTableModel):
+class ListedRows:
+    """The table rows a model lists, in view order, and the way back from a row to its place
+    (the item table and the suspects list). ``rows`` is set by the model; reset ``_position``
+    with it."""
+
+    rows: np.ndarray
+    _position: np.ndarray | None = None
+
+    def n_table_rows(self) -> int:  # pragma: no cover - each model says
+        raise NotImplementedError
+
+    def position_of(self, row: int) -> int:
+        """View position of table row ``row``, or -1 when it is not listed."""
+        if self._position is None:
+            self._position = np.full(self.n_table_rows(), -1, np.int64)
+            self._position[self.rows] = np.arange(len(self.rows))
+        return int(self._position[row]) if 0 <= row < len(self._position) else -1
+
+    def row_at(self, position: int) -> int:
+        return int(self.rows[position]) if 0 <= position < len(self.rows) else -1
+
+    def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt override)
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
+
+
+class ItemTableModel(ListedRows, QAbstractTableModel):
     """Cells of the rows in view; ``keys`` are the frame's column keys (plus ``"thumb"``)."""
 
     sort_requested = Signal(str, bool)  # column key, descending
@@ -78,21 +103,10 @@ class ItemTableModel(QAbstractTableModel):
         if len(self.rows) and self.keys:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.keys) - 1))
 
-    def position_of(self, row: int) -> int:
-        """View position of table row ``row``, or -1 when it is not shown."""
-        if self._position is None:
-            n = self.frame.n if self.frame is not None else 0
-            self._position = np.full(n, -1, np.int64)
-            self._position[self.rows] = np.arange(len(self.rows))
-        return int(self._position[row]) if 0 <= row < len(self._position) else -1
-
-    def row_at(self, position: int) -> int:
-        return int(self.rows[position]) if 0 <= position < len(self.rows) else -1
+    def n_table_rows(self) -> int:
+        return self.frame.n if self.frame is not None else 0
 
     # -- Qt -----------------------------------------------------------------------------------
-    def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt override)
-        return 0 if parent is not None and parent.isValid() else len(self.rows)
-
     def columnCount(self, parent=None) -> int:  # noqa: N802 (Qt override)
         return 0 if parent is not None and parent.isValid() else len(self.keys)
 
