@@ -18,6 +18,7 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app.colours import modality_pairs
+from mmviewer.core.app.jobs import figures_lane
 from mmviewer.core.items.dominance import modality_shares
 from mmviewer.core.items.frame import ItemFrame
 from mmviewer.core.items.pairs import PairValues, pair_values
@@ -103,7 +104,8 @@ class ItemData:
                                on_progress=lambda m: self._on_values(values, m),
                                on_result=lambda _r: self._on_values(values, None),
                                on_error=lambda err: self.model._report_error("item values", err),
-                               delay_s=delay_s, label="Ranking every item's partner")
+                               delay_s=delay_s, label="Ranking every item's partner",
+                               **figures_lane("item-values"))
 
     def _on_values(self, values: PairValues, message) -> None:
         if self.frame is None or self.frame.values is not values:
@@ -127,7 +129,8 @@ class ItemData:
         self.model.jobs.submit("map-drivers", modality_shares, ws.table, self.model.state.weight_map,
                                on_result=self._on_drivers,
                                on_error=lambda err: self.model._report_error("map drivers", err),
-                               delay_s=delay_s, label="Measuring what drives the map")
+                               delay_s=delay_s, label="Measuring what drives the map",
+                               **figures_lane("map-drivers"))
 
     def _on_drivers(self, shares) -> None:
         self.drivers = shares

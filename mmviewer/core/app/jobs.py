@@ -19,10 +19,18 @@ from mmviewer.core.match.workspace import Workspace
 from mmviewer.core.store.embedding_store import EmbeddingStore
 
 LAYOUT_FILE = "layout.npz"
+#: Jobs that fill in figures ahead of need share one lane of the runner (one at a time, the
+#: lowest priority first), leaving the other core to UMAP and to what the user clicked.
+FIGURES_PRIORITY = {"warm-up": 0, "metrics": 1, "suspects": 2, "item-values": 3, "map-drivers": 4}
 # A warm re-layout starts from the current map, so it needs few epochs and a smaller fit sample
 # (the other rows are placed by their neighbours): ~0.13-0.18 of a cold UMAP at 100k items.
 WARM_EPOCHS = 25
 WARM_MAX_FIT = 30_000
+
+
+def figures_lane(slot: str) -> dict:
+    """``submit`` keywords that put the job of ``slot`` in the figures lane."""
+    return {"lane": "figures", "priority": FIGURES_PRIORITY[slot]}
 
 
 def import_numerics() -> None:
@@ -141,7 +149,7 @@ def metrics_job(ws: Workspace, method: str, weights, label_column):
     fusion = None
     if label_column is not None and any(w > 0 for w in weights.values()):
         try:
-            fusion = evaluate_fusion(t, weights, label_column)
+            fusion = evaluate_fusion(t, weights, label_column, cache=ws.cached)
         except ValueError as err:
             fusion = {"error": str(err)}
     return {"pairs": pairs, "fusion": fusion, "method": method, "weights": dict(weights)}

@@ -311,7 +311,7 @@ class AppModel:
         if self.workspace is not None:
             self.jobs.submit("warm-up", self.workspace.warm_up, self.state.method,
                              on_error=lambda err: self._report_error("alignment", err),
-                             label="Fitting alignments")
+                             label="Fitting alignments", **jobs.figures_lane("warm-up"))
 
     def request_matches(self, similar: bool = True) -> None:
         """The current item's similar items (fast) and cross-modal lists (may fit aligners)."""
@@ -338,7 +338,7 @@ class AppModel:
         self.jobs.submit("metrics", jobs.metrics_job, ws, self.state.method, self.state.weight_map,
                          self.label_column(), on_result=self.metrics_ready.emit,
                          on_error=lambda err: self._report_error("metrics", err),
-                         delay_s=delay_s, label="Measuring alignment")
+                         delay_s=delay_s, label="Measuring alignment", **jobs.figures_lane("metrics"))
 
     def label_column(self) -> str | None:
         meta = self.workspace.table.metadata if self.workspace else {}

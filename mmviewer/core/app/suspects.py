@@ -25,6 +25,7 @@ import numpy as np
 from psygnal import Signal
 
 from mmviewer.core.app.colours import modality_pairs
+from mmviewer.core.app.jobs import figures_lane
 from mmviewer.core.store.atomic import write_bytes_atomic
 
 FINE, WRONG = "fine", "wrong"
@@ -202,7 +203,7 @@ class SuspectData:
             lambda d, t: post(lambda: self._on_progress(gen, d, t)),
             on_result=lambda r: self._on_result(gen, method, r),
             on_error=lambda err: self._on_error(gen, method, err),
-            delay_s=delay_s, label="Finding suspects")
+            delay_s=delay_s, label="Finding suspects", **figures_lane("suspects"))
 
     def _set(self, status: str, message: str) -> None:
         self.status, self.message = status, message

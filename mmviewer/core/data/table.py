@@ -150,13 +150,15 @@ class EmbeddingTable:
         """Indices of items that have both modalities ``a`` and ``b``."""
         return np.flatnonzero(self.present[a] & self.present[b])
 
-    def subset(self, index: np.ndarray) -> EmbeddingTable:
+    def subset(self, index: np.ndarray, modalities: Sequence[str] | None = None) -> EmbeddingTable:
+        """The items at ``index`` (copies), with only ``modalities`` when given."""
         index = np.asarray(index)
+        keep = self.vectors if modalities is None else modalities
         return EmbeddingTable(
             self.ids[index],
-            {m: v[index] for m, v in self.vectors.items()},
-            {m: p[index] for m, p in self.present.items()},
-            dict(self.encoders),
+            {m: self.vectors[m][index] for m in keep},
+            {m: self.present[m][index] for m in keep},
+            {m: e for m, e in self.encoders.items() if m in keep},
             {k: v[index] for k, v in self.metadata.items()},
         )
 

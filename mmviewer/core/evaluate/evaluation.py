@@ -7,7 +7,7 @@ Both functions return JSON-ready dicts (plain ``str`` / ``int`` / ``float`` / ``
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from mmviewer.core.align.registry import ALIGNERS, make_aligner, paired_split, sample_rows
 from mmviewer.core.data.table import EmbeddingTable
 from mmviewer.core.evaluate.metrics import (
+    label_codes as _label_codes,
     chance_label_precision,
     chance_scores,
     gaussian_mutual_information,
@@ -84,6 +85,7 @@ def evaluate(
     fitted_aligner: Any = None,
     max_fit: int | None = None,
     max_test: int | None = None,
+    split: tuple[np.ndarray, np.ndarray] | None = None,
     **aligner_params: Any,
 ) -> dict[str, Any]:
     """Fit an alignment on training pairs and score cross-modal retrieval on held-out pairs.
@@ -117,6 +119,9 @@ def evaluate(
         of at most ``max_test`` test pairs (queries and gallery alike), so a million items cost
         what fifty thousand do; ``n_train``/``n_test`` say how many were used, beside
         ``n_train_available``/``n_test_available``.
+    split : (train rows, test rows), optional
+        The split of this table's pairs by ``test_size`` and ``random_state``, already made
+        (the Workspace caches it: finding a million items' pairs takes a third of a second).
     **aligner_params
         Passed to the aligner (see :func:`mmviewer.core.align.registry.make_aligner`).
 
@@ -155,7 +160,7 @@ def evaluate(
         raise ValueError(
             f"only {len(pairs)} items have both {query} and {target}; need at least {MIN_PAIRS}"
         )
-    all_train, all_test = paired_split(pairs, test_size, random_state)
+    all_train, all_test = split if split is not None else paired_split(pairs, test_size, random_state)
     train = sample_rows(all_train, max_fit, random_state)
     test = sample_rows(all_test, max_test, None if random_state is None else random_state + 1)
     xa, xb = table.vectors[query], table.vectors[target]
@@ -217,7 +222,8 @@ def pair_metrics(ws, query: str, target: str, method: str, label_column: str | N
         model = ws.aligner(query, target, resolved)[0]
         return evaluate(ws.table, query, target, method=resolved, label_column=label_column,
                         test_size=ws.test_size, random_state=ws.random_state,
-                        fitted_aligner=model, max_fit=ws.fit_max_pairs, max_test=MAX_TEST_PAIRS)
+                        fitted_aligner=model, max_fit=ws.fit_max_pairs, max_test=MAX_TEST_PAIRS,
+                        split=ws.split(query, target))
 
     figures = dict(ws.cached(("pair-metrics", query, target, resolved, label_column), compute))
     figures["method_reason"] = ws.method_reason(query, target, method)
@@ -232,13 +238,15 @@ def evaluate_fusion(
     max_queries: int = 2000,
     random_state: int | None = 0,
     max_candidates: int | None = 50_000,
+    cache: Callable[[tuple, Callable[[], Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """Label precision@k of "similar items" per single modality versus the fused similarity.
 
-    Every row uses the same queries: labelled items that have every positively weighted
-    modality (a seeded subsample of at most ``max_queries``). Candidates are all other
-    labelled items comparable under that row's similarity (for a single modality: items that
-    have it). The query item itself is never retrieved.
+    The gallery is the labelled items (a seeded sample of at most ``max_candidates``); the
+    queries are those of them that have every positively weighted modality (a seeded sample of
+    at most ``max_queries``), the same for every row. Candidates are the other gallery items
+    comparable under that row's similarity (for a single modality: items that have it). The
+    query item itself is never retrieved.
 
     Parameters
     ----------
@@ -249,7 +257,10 @@ def evaluate_fusion(
     max_queries : int
     random_state : int or None
     max_candidates : int, optional
-        The gallery is a seeded sample of at most this many labelled items.
+    cache : callable, optional
+        ``cache(key, compute)`` returning ``compute()`` once per key (e.g.
+        :meth:`~mmviewer.core.match.workspace.Workspace.cached`): the single-modality rows do
+        not change with the weights, only with which modalities are weighted.
 
     Returns
     -------
@@ -266,8 +277,11 @@ def evaluate_fusion(
     if not ks or min(ks) < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     labels, has = _labels(table, label_column)
-    complete = has & np.logical_and.reduce([table.present[m] for m in active])
-    queries = np.flatnonzero(complete)
+    # Everything below runs on the gallery's rows of the weighted modalities, gathered once: at a
+    # million items, gathering them again for every block of queries cost as much as the products.
+    gallery_rows = sample_rows(np.flatnonzero(has), max_candidates, random_state)
+    gallery = table.subset(gallery_rows, modalities=active)
+    queries = np.flatnonzero(np.logical_and.reduce([gallery.present[m] for m in active]))
     if len(queries) < 2:
         raise ValueError(
             f"need at least 2 labelled items with all of {active}, found {len(queries)}"
@@ -275,23 +289,27 @@ def evaluate_fusion(
     if len(queries) > max_queries:
         rng = np.random.default_rng(random_state)
         queries = np.sort(rng.choice(queries, size=int(max_queries), replace=False))
-    # A seeded sample of the gallery at most ``max_candidates`` big (chance is computed on the
-    # same sample): 2,000 queries against a million items would be minutes of fusion.
-    candidates = sample_rows(np.flatnonzero(has), max_candidates, random_state)
+    (codes,) = _label_codes(labels[gallery_rows])
 
     def precision(wts: Mapping[str, float]) -> dict[str, float]:
-        idx, _ = fused_top_k(table, wts, max(ks), rows=queries, cols=candidates)
-        return {f"label_precision@{x}": label_precision_at_k(idx, labels[queries], labels, x) for x in ks}
+        idx, _ = fused_top_k(gallery, wts, max(ks), rows=queries)
+        return {f"label_precision@{x}": label_precision_at_k(idx, codes[queries], codes, x) for x in ks}
 
-    lab = labels[candidates]
+    def single(m: str) -> dict[str, float]:
+        if cache is None:
+            return precision({m: 1.0})
+        key = ("fusion-single", m, tuple(active), label_column, tuple(ks), max_queries,
+               random_state, max_candidates)
+        return cache(key, lambda: precision({m: 1.0}))
+
     result = {
         "label_column": label_column,
         "weights": {m: w[m] for m in active},
         "k": ks,
         "n_queries": len(queries),
-        "n_candidates": len(candidates),
-        "chance_label_precision": chance_label_precision(lab, lab, exclude_self=True),
-        "single": {m: precision({m: 1.0}) for m in active},
-        "fused": precision(w),
+        "n_candidates": len(gallery_rows),
+        "chance_label_precision": chance_label_precision(codes, codes, exclude_self=True),
+        "single": {m: single(m) for m in active},
+        "fused": precision({m: w[m] for m in active}),
     }
     return _jsonable(result)

@@ -167,8 +167,10 @@ def fused_similarity(
     """
     active = _active(table, weights)
     rows = np.asarray(rows, dtype=np.intp)
-    cols = np.arange(table.n_items) if cols is None else np.asarray(cols, dtype=np.intp)
-    num = np.zeros((len(rows), len(cols)), dtype=np.float32)
+    every = slice(None)  # all items: no gathered copy of the vectors
+    cols = every if cols is None else np.asarray(cols, dtype=np.intp)
+    n_cols = table.n_items if cols is every else len(cols)
+    num = np.zeros((len(rows), n_cols), dtype=np.float32)
     den = np.zeros_like(num)
     for m, w in active.items():
         v, p = table.vectors[m], np.asarray(table.present[m], dtype=np.float32)

@@ -70,17 +70,23 @@ class AlignedPair:
         """(b, N) cosine of each shared-space query row ``z`` with every item's target media
         (0 for items lacking it; callers exclude those)."""
         z = np.atleast_2d(np.asarray(z, np.float32))
-        v = self.table.vectors[self.target]
-        if self.identity:
-            return z @ v.T
-        if self._target_map is None:
+        linear = self.linear_query(z)
+        if linear is None:
             return z @ self._projected_targets().T
+        u, offset, norms = linear
+        return finish_scores(u @ self.table.vectors[self.target].T, offset, norms)
+
+    def linear_query(self, z: np.ndarray):
+        """Shared-space query rows ``z`` as ``(u, offset, norms)`` over the *raw* target vectors:
+        ``score_j = (u . v_j + offset) / norms_j`` (``norms`` None: no division), or None for a
+        non-affine aligner. Pairs with one target can then read its vectors once for all."""
+        z = np.atleast_2d(np.asarray(z, np.float32))
+        if self.identity:
+            return z, np.zeros(len(z), np.float32), None
+        if self._target_map is None:
+            return None
         w, c = self._target_map
-        raw = (z @ w.T) @ v.T + (z @ c)[:, None]  # (b, N): v_j . (W q) + c . q
-        norms = self.target_norms()
-        np.divide(raw, norms[None, :], out=raw, where=norms[None, :] > 0)
-        raw[:, norms <= 0] = 0
-        return raw
+        return z @ w.T, z @ c, self.target_norms()
 
     def score_rows(self, rows) -> np.ndarray:
         """(len(rows), N) scores of items ``rows``' query media against every target."""
@@ -121,6 +127,47 @@ class AlignedPair:
             out[~present] = 0
             self._target_projected = out
         return self._target_projected
+
+
+def finish_scores(raw: np.ndarray, offset: np.ndarray, norms: np.ndarray | None) -> np.ndarray:
+    """``(raw + offset) / norms`` in place, 0 where a norm is 0 (items lacking the target)."""
+    raw += np.asarray(offset, np.float32)[:, None]
+    if norms is not None:
+        np.divide(raw, norms[None, :], out=raw, where=norms[None, :] > 0)
+        raw[:, norms <= 0] = 0
+    return raw
+
+
+def rows_dot(u: np.ndarray, v: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """``u @ v.T`` for a few rows ``u``, one cache-sized block of ``v`` at a time, a
+    matrix-vector product per row: at 1M x 512 and three rows 0.33 s here, against 0.53 s for
+    the one matrix product (BLAS is slow for so few rows) and 0.42 s for three passes."""
+    out = np.empty((len(u), len(v)), np.float32)
+    for start in range(0, len(v), chunk):
+        block = v[start:start + chunk]
+        for i, row in enumerate(u):
+            np.dot(block, row, out=out[i, start:start + chunk])
+    return out
+
+
+def row_scores(pairs: list[AlignedPair], row: int) -> list[np.ndarray]:
+    """Item ``row``'s (N,) scores through each of ``pairs``, which share one target modality:
+    the affine ones read the target vectors once for all (at a million items each pass over
+    them is about a seventh of a second, and a click needs nine)."""
+    linear = [p.linear_query(p.query_vectors([row])) for p in pairs]
+    out: list[np.ndarray | None] = [None] * len(pairs)
+    together = [i for i, lin in enumerate(linear) if lin is not None]
+    if together:
+        first = pairs[together[0]]
+        u = np.concatenate([linear[i][0] for i in together]).astype(np.float32, copy=False)
+        raw = rows_dot(u, first.table.vectors[first.target])
+        for j, i in enumerate(together):
+            _, offset, norms = linear[i]
+            out[i] = finish_scores(raw[j:j + 1], offset, norms)[0]
+    for i, pair in enumerate(pairs):
+        if out[i] is None:
+            out[i] = pair.score_rows([row])[0]
+    return out
 
 
 def _affine(x: np.ndarray, w: np.ndarray, c: np.ndarray) -> np.ndarray:

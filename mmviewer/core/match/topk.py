@@ -237,12 +237,13 @@ def fused_top_k(
     scores : (len(rows), k) float32
     """
     rows = np.arange(table.n_items) if rows is None else np.asarray(rows, dtype=np.intp)
-    cols = np.arange(table.n_items) if cols is None else np.asarray(cols, dtype=np.intp)
+    all_cols = cols is None  # then the vectors are used in place, not gathered for each block
+    cols = np.arange(table.n_items) if all_cols else np.asarray(cols, dtype=np.intp)
     idx = np.empty((len(rows), int(k)), dtype=np.int64)
     val = np.empty((len(rows), int(k)), dtype=np.float32)
     for block in iter_blocks(len(rows), len(cols), block_bytes):
         r = rows[block]
-        s, support = fused_similarity(table, weights, r, cols)
+        s, support = fused_similarity(table, weights, r, None if all_cols else cols)
         s[~support] = -np.inf
         s[r[:, None] == cols[None, :]] = -np.inf
         i, v = top_k_rows(s, k)

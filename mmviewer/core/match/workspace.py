@@ -44,7 +44,7 @@ from mmviewer.core.match.lists import (
     fused_target_list,
     ranked,
 )
-from mmviewer.core.match.pair import AlignedPair
+from mmviewer.core.match.pair import AlignedPair, row_scores
 from mmviewer.core.match.spaces import SpaceCheck, check_space
 from mmviewer.core.match.topk import top_k_rows
 from mmviewer.core.runtime.cancel import check_cancelled
@@ -243,13 +243,18 @@ class Workspace:
         return self._cache[key]
 
     # -- match lists (computed by :mod:`mmviewer.core.match.lists`) ---------------------------
-    def cross_matches(self, row: int, query: str, target: str, method: str, k: int = 10) -> MatchList:
-        """The ``k`` items whose ``target`` media best match item ``row``'s ``query`` media."""
+    def cross_matches(self, row: int, query: str, target: str, method: str, k: int = 10,
+                      scores: np.ndarray | None = None) -> MatchList:
+        """The ``k`` items whose ``target`` media best match item ``row``'s ``query`` media
+        (``scores``: that row's scores against every item, when already computed; copied)."""
         t = self.table
         resolved = self.resolve_method(query, target, method)
         if not t.present[query][row]:
             return empty_list(row, resolved, f"this item has no {query}")
-        scores = self.pair(query, target, resolved).score_rows([row])[0]
+        if scores is None:
+            scores = self.pair(query, target, resolved).score_rows([row])[0]
+        else:
+            scores = np.array(scores, np.float32)
         scores[~t.present[target]] = -np.inf
         if query == target:
             scores[row] = -np.inf
@@ -260,32 +265,39 @@ class Workspace:
             in_training = bool(at < len(fitted) and fitted[at] == row)
         return ranked(row, scores, k, resolved, partner=query != target, in_training=in_training)
 
-    def pair_scores(self, row: int, target: str, method: str) -> dict[str, np.ndarray]:
+    def pair_scores(self, row: int, target: str, method: str,
+                    errors: dict | None = None) -> dict[str, np.ndarray]:
         """``{m: S[m -> target]}`` (N,) for each modality ``m`` item ``row`` has: its similarity
-        to every item's ``target`` media through the pair's alignment."""
-        t, out = self.table, {}
+        to every item's ``target`` media through the pair's alignment. A pair that cannot be
+        aligned is left out (its reason in ``errors[(m, target)]`` when given)."""
+        t, pairs = self.table, {}
         for m in t.modalities:
             if t.present[m][row]:
-                out[m] = np.asarray(self.pair(m, target, method).score_rows([row])[0], np.float32)
-        return out
+                try:
+                    pairs[m] = self.pair(m, target, method)
+                except ValueError as err:
+                    if errors is None:
+                        raise
+                    errors[(m, target)] = str(err)
+        return dict(zip(pairs, row_scores(list(pairs.values()), row)))
 
     def item_matches(self, row: int, method: str, k: int) -> ItemMatches:
         """Every weight-independent list of item ``row`` (fits aligners on first use of a method;
         run it in a worker)."""
         t = self.table
         mods = list(t.modalities)
-        cross, errors = {}, {}
-        for q, tgt in cross_pairs(mods):
-            check_cancelled()
-            try:
-                cross[(q, tgt)] = self.cross_matches(row, q, tgt, method, k)
-            except ValueError as err:
-                errors[(q, tgt)] = str(err)
-                cross[(q, tgt)] = empty_list(row, self.resolve_method(q, tgt, method), str(err))
-        pair_scores = {}
+        cross, errors, pair_scores = {}, {}, {}
         for tgt in mods:
-            usable = [m for m in mods if (m, tgt) not in errors]
-            pair_scores[tgt] = {m: s for m, s in self.pair_scores(row, tgt, method).items() if m in usable}
+            check_cancelled()
+            pair_scores[tgt] = self.pair_scores(row, tgt, method, errors)
+            for q in mods:
+                if q == tgt:
+                    continue
+                if (q, tgt) in errors:
+                    cross[(q, tgt)] = empty_list(row, self.resolve_method(q, tgt, method), errors[(q, tgt)])
+                else:
+                    cross[(q, tgt)] = self.cross_matches(row, q, tgt, method, k, pair_scores[tgt].get(q))
+        cross = {pair: cross[pair] for pair in cross_pairs(mods)}  # the order panels list them in
         return ItemMatches(row, method, int(k), mods, cross, pair_scores,
                            {m: np.asarray(t.present[m], bool) for m in mods}, errors)
 

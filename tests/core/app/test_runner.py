@@ -95,6 +95,44 @@ def test_generators_stop_at_their_next_yield(runner, drive):
     assert yielded == [0]
 
 
+def test_a_lane_runs_one_job_at_a_time_most_urgent_first(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    order, running, overlap = [], [0], []
+
+    def job(name):
+        running[0] += 1
+        overlap.append(running[0])
+        order.append(name)
+        running[0] -= 1
+        return name
+
+    runner.submit("fits", blocking, started, release, "fits", lane="figures", priority=0,
+                  on_result=order.append)
+    assert started.wait(5)
+    runner.submit("values", job, "values", lane="figures", priority=2)
+    runner.submit("metrics", job, "metrics", lane="figures", priority=1)
+    runner.submit("click", job, "click")  # outside the lane: starts at once
+    drive.until(lambda: "click" in order, 10)
+    drive.settle(0.2)
+    assert order == ["click"] and runner.is_active("values")  # the lane waits for "fits"
+    release.set()
+    drive.until(lambda: len(order) == 4, 10)
+    assert order == ["click", "fits", "metrics", "values"] and max(overlap) == 1
+
+
+def test_a_superseded_lane_job_holds_the_lane_until_it_ends(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    got = []
+    runner.submit("a", blocking, started, release, "stale", lane="figures", on_result=got.append)
+    assert started.wait(5)
+    runner.cancel("a")  # cancelled, but still computing: the core is still taken
+    runner.submit("b", got.append, "next", lane="figures")
+    drive.settle(0.2)
+    assert got == []
+    release.set()
+    drive.until(lambda: got == ["next"], 10)
+
+
 def test_debounce_starts_one_job_after_the_last_request(scheduler):
     runner = JobRunner(scheduler)
     ran = []

@@ -173,6 +173,30 @@ def test_pair_scores_equal_the_cosine_of_projected_vectors(method):
     np.testing.assert_allclose(pair.score_rows(rows), za @ zb.T, atol=2e-5)
 
 
+def test_one_pass_over_a_target_gives_every_pairs_scores():
+    """row_scores reads the target vectors once for pairs of any kind (identity, affine, an MLP
+    head) and gives each pair's own score_rows figures; item lists follow them."""
+    from mmviewer.core.align.registry import make_aligner
+    from mmviewer.core.match.pair import AlignedPair, row_scores
+
+    t = planted()
+    both = t.paired("audio", "image")
+    pairs = [AlignedPair(t, "image", "image", None, "none"),
+             AlignedPair(t, "text", "image", None, "none")]
+    for aligner in (make_aligner("cca"), make_aligner("contrastive", hidden=8, epochs=5, random_state=0)):
+        aligner.fit(t.vectors["audio"][both], t.vectors["image"][both])
+        pairs.append(AlignedPair(t, "audio", "image", aligner, "cca"))
+    for row in (5, 40):
+        got = row_scores(pairs, row)
+        for pair, scores in zip(pairs, got):
+            np.testing.assert_allclose(scores, pair.score_rows([row])[0], atol=1e-5)
+    ws = Workspace(t)
+    lists = ws.item_matches(7, "cca", 5)
+    for (q, tgt), found in lists.cross.items():
+        alone = ws.cross_matches(7, q, tgt, "cca", 5)
+        assert list(found.rows) == list(alone.rows), (q, tgt)
+
+
 def test_fits_use_a_bounded_sample_and_are_found_again_in_the_store(tmp_path, monkeypatch):
     from mmviewer.core.store.embedding_store import EmbeddingStore
 
