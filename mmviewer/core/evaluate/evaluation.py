@@ -15,11 +15,11 @@ import numpy as np
 from mmviewer.core.align.registry import ALIGNERS, make_aligner, paired_split, sample_rows
 from mmviewer.core.data.table import EmbeddingTable
 from mmviewer.core.evaluate.metrics import (
-    label_codes as _label_codes,
     chance_label_precision,
     chance_scores,
     gaussian_mutual_information,
     infonce_mutual_information,
+    label_codes,
     label_precision,
     label_precision_at_k,
     modality_gap,
@@ -289,7 +289,7 @@ def evaluate_fusion(
     if len(queries) > max_queries:
         rng = np.random.default_rng(random_state)
         queries = np.sort(rng.choice(queries, size=int(max_queries), replace=False))
-    (codes,) = _label_codes(labels[gallery_rows])
+    (codes,) = label_codes(labels[gallery_rows])
 
     def precision(wts: Mapping[str, float]) -> dict[str, float]:
         idx, _ = fused_top_k(gallery, wts, max(ks), rows=queries)

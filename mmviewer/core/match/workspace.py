@@ -279,7 +279,7 @@ class Workspace:
                     if errors is None:
                         raise
                     errors[(m, target)] = str(err)
-        return dict(zip(pairs, row_scores(list(pairs.values()), row)))
+        return dict(zip(pairs, row_scores(list(pairs.values()), row), strict=True))
 
     def item_matches(self, row: int, method: str, k: int) -> ItemMatches:
         """Every weight-independent list of item ``row`` (fits aligners on first use of a method;

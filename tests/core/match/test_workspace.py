@@ -188,7 +188,7 @@ def test_one_pass_over_a_target_gives_every_pairs_scores():
         pairs.append(AlignedPair(t, "audio", "image", aligner, "cca"))
     for row in (5, 40):
         got = row_scores(pairs, row)
-        for pair, scores in zip(pairs, got):
+        for pair, scores in zip(pairs, got, strict=True):
             np.testing.assert_allclose(scores, pair.score_rows([row])[0], atol=1e-5)
     ws = Workspace(t)
     lists = ws.item_matches(7, "cca", 5)
