@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -118,6 +119,56 @@ def test_a_lane_runs_one_job_at_a_time_most_urgent_first(runner, drive):
     release.set()
     drive.until(lambda: len(order) == 4, 10)
     assert order == ["click", "fits", "metrics", "values"] and max(overlap) == 1
+
+
+def test_a_lane_generator_pauses_for_a_more_urgent_job_and_resumes(runner, drive):
+    events, step, urgent_ran = [], threading.Event(), threading.Event()
+
+    def ranks():
+        for i in range(4):
+            step.wait(10)
+            step.clear()
+            events.append(f"rank {i}")
+            yield i
+        return "ranks done"
+
+    got = []
+    runner.submit("values", ranks, lane="figures", priority=3, on_progress=got.append,
+                  on_result=got.append)
+    step.set()
+    drive.until(lambda: got == [0], 10)
+    runner.submit("metrics", lambda: events.append("metrics") or urgent_ran.set() or "m",
+                  lane="figures", priority=1, on_result=got.append)
+    step.set()  # "values" finishes the item in hand, then gives the lane to "metrics"
+    drive.until(urgent_ran.is_set, 10)
+    assert events == ["rank 0", "rank 1", "metrics"]
+    for n in (4, 6):
+        step.set()
+        drive.until(lambda n=n: len(got) >= n, 10)
+    assert got == [0, 1, "m", 2, 3, "ranks done"]  # nothing lost across the pause
+
+
+def test_a_paused_lane_job_is_cancelled_as_any_other(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    stopped = []
+
+    def ranks():
+        try:
+            while True:
+                yield 1
+                time.sleep(0.01)
+        finally:
+            stopped.append(True)
+
+    runner.submit("values", ranks, lane="figures", priority=3)
+    drive.settle(0.1)
+    runner.submit("metrics", blocking, started, release, None, lane="figures", priority=1)
+    drive.until(started.is_set, 10)
+    assert runner._slots["values"].running.paused
+    runner.cancel("values")
+    drive.until(lambda: bool(stopped), 10)
+    assert runner.is_active("metrics")
+    release.set()
 
 
 def test_a_superseded_lane_job_holds_the_lane_until_it_ends(runner, drive):
