@@ -65,6 +65,16 @@ def save_layout(store: EmbeddingStore, ids, weights, positions, params=DEFAULT_L
         pass  # only a cache: the next open lays out again
 
 
+def load_layout(store: EmbeddingStore | None, table, weights, params=DEFAULT_LAYOUT) -> np.ndarray | None:
+    """The map :func:`save_layout` kept for this table, weights and parameters, or None."""
+    data = store.read_npz(LAYOUT_FILE) if store is not None else None
+    if (data is None or str(data.get("ids_digest")) != ids_digest(table.ids)
+            or str(data.get("weights")) != weights_key(weights, params)):
+        return None
+    positions = np.asarray(data["positions"], np.float32)
+    return positions if positions.shape == (table.n_items, 2) else None
+
+
 def embed_job(path: Path, options: EmbedOptions, cancel: threading.Event):
     from mmviewer.core.store.embedding_store import store_dir_for
     from mmviewer.core.store.snapshot import load_snapshot, save_snapshot

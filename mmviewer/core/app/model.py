@@ -282,15 +282,7 @@ class AppModel:
 
     def _read_cached_layout(self) -> np.ndarray | None:
         """The last UMAP map of this table and weights, so a reopen shows it at once."""
-        if self._store is None:
-            return None
-        data = self._store.read_npz(jobs.LAYOUT_FILE)
-        table = self.workspace.table
-        if (data is None or str(data.get("ids_digest")) != jobs.ids_digest(table.ids)
-                or str(data.get("weights")) != jobs.weights_key(self.layout_weights(), self.state.layout)):
-            return None
-        positions = np.asarray(data["positions"], np.float32)
-        return positions if positions.shape == (table.n_items, 2) else None
+        return jobs.load_layout(self._store, self.workspace.table, self.layout_weights(), self.state.layout)
 
     def request_modality_layout(self) -> None:
         if self.workspace is None:
@@ -324,11 +316,11 @@ class AppModel:
             self.jobs.submit("similar", ws.similar_items, row,
                              on_result=lambda v: self.similar_ready.emit(v, ""),
                              on_error=lambda err: self.similar_ready.emit(None, _reason(err)),
-                             label="Finding similar items")
+                             label="Finding similar items", urgent=True)
         self.jobs.submit("matches", ws.item_matches, row, self.state.method, self.state.k,
                          on_result=lambda v: self.matches_ready.emit(v, ""),
                          on_error=lambda err: self.matches_ready.emit(None, _reason(err)),
-                         label="Matching across modalities")
+                         label="Matching across modalities", urgent=True)
 
     # -- metrics and queries ------------------------------------------------------------------
     def request_metrics(self, delay_s: float = 0.0) -> None:
@@ -354,8 +346,8 @@ class AppModel:
             return
         self.jobs.submit("query", jobs.query_job, self.workspace, self.encoders["text"], text,
                          self.state.weight_map, self.state.method, k,
-                         on_result=lambda v: self.query_ready.emit(*v),
-                         on_error=lambda err: self._report_error("text query", err), label="Searching")
+                         on_result=lambda v: self.query_ready.emit(*v), label="Searching", urgent=True,
+                         on_error=lambda err: self._report_error("text query", err))
 
     # -- sessions -----------------------------------------------------------------------------
     def _read_session(self):

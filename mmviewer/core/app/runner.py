@@ -12,7 +12,8 @@ thumbnails, exports, text queries) is ``runner.submit(slot, func, *args, on_resu
 * **Lanes.** Jobs that only fill in figures ahead of need (fits before the first click,
   metrics, per-item values) name a ``lane``: one job of a lane runs at a time, the waiting one
   with the lowest ``priority`` next; a generator job of the lane pauses at its next ``yield``
-  while a more urgent one runs. At a million items five such jobs side by side on two cores
+  while a more urgent one runs, and every lane waits while an ``urgent`` job (one the user
+  waits for: a click's lists) runs. At a million items five such jobs side by side on two cores
   made each of them 1.5-4x slower, and metrics after a weight change waited a minute and a
   half behind every item's ranks.
 * **Debounce.** ``delay_s`` holds a request back; a newer one within the delay replaces it, so a
@@ -132,6 +133,7 @@ class _Request:
     yield_asked: threading.Event = field(default_factory=threading.Event)  # owner -> worker
     resume: threading.Event = field(default_factory=threading.Event)  # owner -> worker
     paused: bool = False  # owner thread's view: waiting at a yield, the lane handed over
+    urgent: bool = False  # the user waits for it: lanes give way while it runs
 
 
 @dataclass
@@ -163,21 +165,23 @@ class JobRunner:
     def submit(self, slot: Hashable, func: Callable, *args: Any, on_result: Callable | None = None,
                on_progress: Callable | None = None, on_error: Callable | None = None,
                delay_s: float = 0.0, label: str = "", lane: str | None = None,
-               priority: int = 0) -> None:
+               priority: int = 0, urgent: bool = False) -> None:
         """Run ``func(*args)`` in slot ``slot``, superseding whatever that slot was doing.
 
         ``func`` may be a plain function (``on_result(value)``) or a generator function
         (``on_progress(item)`` for each ``yield``, ``on_result(return value)``). ``on_error``
         gets the exception (default: the :attr:`failed` signal). Nothing is delivered for a
         request that a newer one replaced. With ``lane``, the job waits until no other job of
-        that lane runs; waiting jobs of a lane start lowest ``priority`` first.
+        that lane runs; waiting jobs of a lane start lowest ``priority`` first. While an
+        ``urgent`` job runs, no lane job starts and a lane's generator job pauses at its next
+        yield.
         """
         if self._closed:
             return
         s = self._slots.setdefault(slot, _Slot())
         s.generation += 1
         request = _Request(func, args, on_result, on_progress, on_error, label, s.generation,
-                           lane, priority, next(self._submitted))
+                           lane, priority, next(self._submitted), urgent=urgent)
         if s.timer is not None:
             s.timer.cancel()
             s.timer = None
@@ -268,6 +272,9 @@ class JobRunner:
         paused = [(s.running, key, True) for key, s in self._slots.items()
                   if s.running is not None and s.running.lane == lane and s.running.paused
                   and not s.running.token.cancelled]
+        if running and self._urgent_running():
+            running[0].yield_asked.set()
+            return
         if not waiting and not paused:
             return
         request, key, is_paused = min(waiting + paused, key=lambda e: (e[0].priority, e[0].order))
@@ -275,12 +282,21 @@ class JobRunner:
             if request.priority < running[0].priority:
                 running[0].yield_asked.set()
             return
+        if self._urgent_running():
+            return  # it starts (or resumes) when the urgent jobs end
         if is_paused:
             request.paused = False
             request.resume.set()
             self._update_busy()
         else:
             self._start(key)
+
+    def _urgent_running(self) -> bool:
+        return any(s.running is not None and s.running.urgent for s in self._slots.values())
+
+    def _lanes(self) -> set[str]:
+        return {r.lane for s in self._slots.values() for r in (s.running, s.waiting)
+                if r is not None and r.lane is not None}
 
     def _on_paused(self, slot: Hashable, request: _Request) -> None:
         """The worker of ``request`` waits at a yield: the lane goes to the most urgent job."""
@@ -301,6 +317,9 @@ class JobRunner:
                                     name=f"mmviewer-job-{slot}")
         s.thread.start()
         self._update_busy()
+        if request.urgent:
+            for lane in self._lanes():
+                self._start_lane(lane)  # which asks the lane's running job to pause
 
     def _current(self, slot: Hashable, request: _Request) -> bool:
         s = self._slots.get(slot)
@@ -365,8 +384,9 @@ class JobRunner:
         finally:
             if not self._closed:
                 self._start_waiting(slot)
-                if request.lane is not None:
-                    self._start_lane(request.lane)
+                for lane in [request.lane] if request.lane is not None else \
+                        (self._lanes() if request.urgent else []):
+                    self._start_lane(lane)
 
     def _update_busy(self) -> None:
         labels = [s.running.label for s in self._slots.values()

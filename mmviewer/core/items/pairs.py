@@ -87,7 +87,7 @@ class PairValues:
 def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
                 block_bytes: int = RANK_BLOCK_BYTES):
     """Generator of messages for :meth:`PairValues.apply`: ``("pairs", {pair: n paired})``,
-    ``("scores", {pair: (N,)})``, then ``("ranks", [(pair, rows, ranks), ...])`` batches about
+    ``("scores", {pair: (N,)})`` per pair (also part-filled, NaN still to come), then ``("ranks", [(pair, rows, ranks), ...])`` batches about
     every ``every_s`` seconds, and ``("error", pair, reason)`` for a pair that cannot be
     aligned. Pairs are ranked in the order given (the one the user looks at first)."""
     t = ws.table
@@ -95,7 +95,8 @@ def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
     targets = {p: np.flatnonzero(t.present[p[1]]) for p in pairs}
     gallery = {p: GALLERY for p in pairs if len(targets[p]) > EXACT_RANK_MAX}
     yield ("pairs", {p: len(rows) for p, rows in paired.items()}, gallery)
-    scorers, scores = {}, {}
+    scorers = {}
+    last = time.monotonic()
     for pair in pairs:
         check_cancelled()
         try:
@@ -112,8 +113,11 @@ def pair_values(ws, pairs, method: str, seed: int = 0, every_s: float = 0.3,
         for start in range(0, len(rows), OWN_BLOCK):
             check_cancelled()
             s[rows[start:start + OWN_BLOCK]] = own(rows[start:start + OWN_BLOCK])
-        scores[pair] = s
-    yield ("scores", scores)
+            if time.monotonic() - last >= every_s and start + OWN_BLOCK < len(rows):
+                # NaN = not yet: a yield here also lets the runner pause the job for a click
+                yield ("scores", {pair: s})
+                last = time.monotonic()
+        yield ("scores", {pair: s})
     batch, last = [], time.monotonic()
     for pair, score_rows in scorers.items():
         ranking = (partner_ranks(score_rows, t.present[pair[1]], paired[pair], t.n_items, seed,

@@ -133,7 +133,8 @@ class MapInteractionMixin:
             return
         q, t = self.match_pair
         self._top_job.submit(_top_matches, ws, row, q, t, self.state.method, self.top_k,
-                             on_result=self._on_top_job_returned, on_error=self._on_job_failed)
+                             on_result=self._on_top_job_returned, on_error=self._on_job_failed,
+                             urgent=True)
 
     def _on_top_job_returned(self, value) -> None:
         row, matches = value

@@ -171,6 +171,29 @@ def test_a_paused_lane_job_is_cancelled_as_any_other(runner, drive):
     release.set()
 
 
+def test_lanes_give_way_while_a_job_the_user_waits_for_runs(runner, drive):
+    started, release = threading.Event(), threading.Event()
+    events = []
+
+    def ranks():
+        for i in range(1000):
+            events.append("rank")
+            yield i
+            time.sleep(0.005)
+
+    runner.submit("values", ranks, lane="figures", priority=3)
+    drive.until(lambda: len(events) >= 2, 10)
+    runner.submit("lists", blocking, started, release, "lists", urgent=True)
+    drive.until(lambda: runner._slots["values"].running.paused, 10)
+    runner.submit("metrics", events.append, "metrics", lane="figures", priority=1)
+    count = len(events)
+    drive.settle(0.2)
+    assert len(events) == count  # paused, and nothing of the lane starts meanwhile
+    release.set()
+    drive.until(lambda: "metrics" in events and events[-1] == "rank", 10)
+    assert events.index("metrics") == count  # the most urgent lane job first, then the ranks
+
+
 def test_a_superseded_lane_job_holds_the_lane_until_it_ends(runner, drive):
     started, release = threading.Event(), threading.Event()
     got = []
