@@ -173,8 +173,8 @@ class AppModel:
             self._on_layout((cached, "cached"))
         else:
             self.request_layout(cold=True)
+        self.after_first_picture(self.request_metrics)  # in the figures lane, metrics first
         self.after_first_picture(self.request_warm_up)
-        self.after_first_picture(lambda: self.request_metrics(delay_s=METRICS_DELAY_S))
         if self.state.map_mode == MAP_MODALITIES:
             self.request_modality_layout()
         self.request_matches()

@@ -23,18 +23,6 @@ from mmviewer.core.runtime.cancel import Cancelled, check_cancelled, current_tok
 
 #: A cancelled UMAP older than this is abandoned by terminating the child (see umap()).
 RESTART_AFTER_S = 10.0
-#: The child's CPU niceness: on two cores the metrics, the fits and a click's lists come first and
-#: the map takes the rest (at 1M items UMAP had 87 s against a 180 s target, metrics 71 s against 60).
-CHILD_NICENESS = 5
-
-
-def _lower_priority() -> None:
-    import os
-
-    try:
-        os.nice(CHILD_NICENESS)
-    except OSError:
-        pass  # not allowed here: the map simply competes as an equal
 
 
 def _warm_up() -> bool:
@@ -80,8 +68,7 @@ class LayoutService:
             if self._executor is None:
                 from mmviewer.core.runtime.processes import process_context
 
-                self._executor = ProcessPoolExecutor(1, mp_context=process_context(),
-                                                     initializer=_lower_priority)
+                self._executor = ProcessPoolExecutor(1, mp_context=process_context())
             return self._executor
 
     def warm_up(self) -> Future:

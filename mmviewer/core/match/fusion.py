@@ -146,6 +146,7 @@ def fused_similarity(
     weights: Weights,
     rows: Sequence[int] | np.ndarray,
     cols: Sequence[int] | np.ndarray | None = None,
+    each: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused similarity between a block of items and (a subset of) all items.
 
@@ -157,6 +158,10 @@ def fused_similarity(
         Row indices of the query items (keep the block small: the result is dense).
     cols : array of int, optional
         Column indices of the target items; all items when omitted.
+    each : dict, optional
+        Receives ``{modality: (similarity, support)}`` of each weighted modality alone, the
+        products the fusion was made of (a caller ranking by single modalities too needs no
+        second pass).
 
     Returns
     -------
@@ -174,8 +179,11 @@ def fused_similarity(
     den = np.zeros_like(num)
     for m, w in active.items():
         v, p = table.vectors[m], np.asarray(table.present[m], dtype=np.float32)
-        num += np.float32(w) * (v[rows] @ v[cols].T)
-        den += np.float32(w) * np.outer(p[rows], p[cols])
+        sim, both = v[rows] @ v[cols].T, np.outer(p[rows], p[cols])
+        num += np.float32(w) * sim
+        den += np.float32(w) * both
+        if each is not None:
+            each[m] = (sim, both > 0)
     support = den > 0
     return np.divide(num, den, out=np.zeros_like(num), where=support), support
 

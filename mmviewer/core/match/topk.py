@@ -217,6 +217,7 @@ def fused_top_k(
     rows: np.ndarray | None = None,
     cols: np.ndarray | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    single: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Similar items for many query items at once (blockwise), excluding each item itself.
 
@@ -229,6 +230,9 @@ def fused_top_k(
         Query item rows (default: all items).
     cols : array of int, optional
         Candidate item rows (default: all items).
+    single : dict, optional
+        Also rank by each weighted modality alone, from the same products:
+        ``single[m] = (indices, scores)`` like the return value.
 
     Returns
     -------
@@ -239,14 +243,27 @@ def fused_top_k(
     rows = np.arange(table.n_items) if rows is None else np.asarray(rows, dtype=np.intp)
     all_cols = cols is None  # then the vectors are used in place, not gathered for each block
     cols = np.arange(table.n_items) if all_cols else np.asarray(cols, dtype=np.intp)
-    idx = np.empty((len(rows), int(k)), dtype=np.int64)
-    val = np.empty((len(rows), int(k)), dtype=np.float32)
-    for block in iter_blocks(len(rows), len(cols), block_bytes):
-        r = rows[block]
-        s, support = fused_similarity(table, weights, r, None if all_cols else cols)
+    out: dict = {}
+
+    def keep(name, block, s, support, itself) -> None:
         s[~support] = -np.inf
-        s[r[:, None] == cols[None, :]] = -np.inf
+        s[itself] = -np.inf
         i, v = top_k_rows(s, k)
-        idx[block] = np.where(i >= 0, cols[np.maximum(i, 0)], -1)
-        val[block] = v
-    return idx, val
+        if name not in out:
+            out[name] = (np.empty((len(rows), int(k)), np.int64), np.empty((len(rows), int(k)), np.float32))
+        out[name][0][block] = np.where(i >= 0, cols[np.maximum(i, 0)], -1)
+        out[name][1][block] = v
+
+    each = {} if single is not None else None
+    # a block holds the fused scores and, with ``single``, each modality's: size it for all
+    factor = 1 + (2 * len(weights) if single is not None else 0)
+    for block in iter_blocks(len(rows), len(cols) * factor, block_bytes):
+        r = rows[block]
+        itself = r[:, None] == cols[None, :]
+        s, support = fused_similarity(table, weights, r, None if all_cols else cols, each)
+        keep(None, block, s, support, itself)
+        for m, (sm, sup) in (each or {}).items():
+            keep(m, block, sm, sup, itself)
+    if single is not None:
+        single.update({m: v for m, v in out.items() if m is not None})
+    return out.get(None, (np.empty((0, int(k)), np.int64), np.empty((0, int(k)), np.float32)))

@@ -51,6 +51,7 @@ def test_a_weight_drag_starts_one_relayout_and_metrics_for_the_last_weights(mode
 
 def test_newest_request_wins(model, drive):
     """Quick weight changes produce metrics for the last weights only."""
+    drive.wait_for(model.metrics_ready, 60)  # the table's own, once its first picture is up
     seen = []
     model.metrics_ready.connect(lambda r: seen.append(r["weights"]))
     for w in (0.1, 0.2, 0.3):

@@ -113,3 +113,20 @@ def test_fused_top_k_agrees_with_similar_items_rowwise():
         want = sorted(keep, key=lambda c: (-s[0][c - 2], c))[:5]
         assert got.tolist() == want
         np.testing.assert_allclose(got_val, [s[0][c - 2] for c in want], atol=1e-6)
+
+
+def test_fused_top_k_ranks_each_modality_alone_from_the_same_products():
+    table = make_table()
+    weights = {"image": 0.5, "text": 1.0}
+    rows = np.array([0, 1, 5, 10, 19])
+    for cols in (None, np.arange(2, 20)):
+        single = {}
+        fused = fused_top_k(table, weights, k=4, rows=rows, cols=cols, block_bytes=4 * 18, single=single)
+        assert sorted(single) == ["image", "text"]
+        plain = fused_top_k(table, weights, k=4, rows=rows, cols=cols)
+        np.testing.assert_array_equal(fused[0], plain[0])
+        np.testing.assert_allclose(fused[1], plain[1], atol=1e-6)
+        for m in weights:
+            alone = fused_top_k(table, {m: 1.0}, k=4, rows=rows, cols=cols)
+            np.testing.assert_array_equal(single[m][0], alone[0])
+            np.testing.assert_allclose(single[m][1], alone[1], atol=1e-6)
