@@ -123,7 +123,9 @@ def layout_job(ws: Workspace, weights, init, cold: bool, service: LayoutService,
     if cold or init is None:
         yield fused_pca_2d(ws.table, weights), "pca"  # the instant picture, before UMAP's input
     x = fused_layout_input(ws.table, weights, completion=complete_missing(ws))
-    shape = {"n_neighbors": int(n_neighbors), "min_dist": float(min_dist)}
+    # One UMAP thread: the other core is the figures lane's (at 1M items two threads made the
+    # metrics wait 65 s for a map that came no sooner, both fighting for the same two cores).
+    shape = {"n_neighbors": int(n_neighbors), "min_dist": float(min_dist), "n_jobs": 1}
     if cold or init is None:
         pos = service.umap(x, random_state=None, **shape)
     else:

@@ -39,11 +39,13 @@ def umap_layout(
     random_state: int | None = 0,
     max_fit: int = UMAP_MAX_FIT,
     knn: tuple[np.ndarray, np.ndarray] | None = None,
+    n_jobs: int = -1,
 ) -> np.ndarray:
     """UMAP to 2-D (Euclidean; give it PCA scores, e.g. :func:`fused_layout_input`); warm-start
     with ``init`` (N, 2) and fewer epochs.
 
-    ``random_state=None`` lets UMAP use both cores (a seed makes it single-threaded).
+    ``random_state=None`` lets UMAP use ``n_jobs`` threads (-1: every core; a seed makes it
+    single-threaded).
     Rows beyond ``max_fit`` are placed by :func:`place_by_neighbours`.
     """
     import warnings
@@ -58,7 +60,7 @@ def umap_layout(
         fit_rows = np.sort(rng.choice(n, max_fit, replace=False))
         fitted = umap_layout(
             x[fit_rows], None if init is None else init[fit_rows], n_epochs, n_neighbors,
-            min_dist, random_state, max_fit,
+            min_dist, random_state, max_fit, n_jobs=n_jobs,
         )
         out = np.empty((n, 2), np.float32)
         out[fit_rows] = fitted
@@ -76,7 +78,7 @@ def umap_layout(
     reducer = umap.UMAP(
         n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, metric="euclidean",
         init=init if init is not None else "spectral", n_epochs=n_epochs,
-        random_state=random_state, low_memory=True, **kw,
+        random_state=random_state, low_memory=True, n_jobs=n_jobs, **kw,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # n_jobs/random_state and disconnected-graph chatter
