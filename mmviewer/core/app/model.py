@@ -151,7 +151,7 @@ class AppModel:
 
     def set_table(self, table, dataset=None, result: EmbedResult | None = None) -> None:
         """Show ``table`` (also used directly by tests and for precomputed tables)."""
-        for slot in ("layout", "modality-layout", "metrics", "query", "similar", "matches", "warm-up"):
+        for slot in ("layout", "modality-layout", "metrics", "query", "matches", "warm-up"):
             self.jobs.cancel(slot)
         self.provisional = False
         self.dataset, self.result = dataset, result
@@ -220,7 +220,7 @@ class AppModel:
         if self.workspace is not None and not self._applying_table:
             self.request_warm_up()
             self.request_metrics(delay_s=METRICS_DELAY_S)
-            self.request_matches(similar=False)
+            self.request_matches()
 
     def _on_state_map_mode(self, mode) -> None:
         if self.workspace is not None and mode == MAP_MODALITIES and not self._applying_table:
@@ -305,22 +305,22 @@ class AppModel:
                              on_error=lambda err: self._report_error("alignment", err),
                              label="Fitting alignments", **jobs.figures_lane("warm-up"))
 
-    def request_matches(self, similar: bool = True) -> None:
-        """The current item's similar items (fast) and cross-modal lists (may fit aligners)."""
+    def request_matches(self) -> None:
+        """The current item's similar items and cross-modal lists (one job: they share their
+        passes over the vectors; may fit aligners on first use of a method)."""
         ws, row = self.workspace, self.state.current
         if ws is None or not 0 <= row < ws.table.n_items:
-            self.jobs.cancel("similar")
             self.jobs.cancel("matches")
             return
-        if similar:
-            self.jobs.submit("similar", ws.similar_items, row,
-                             on_result=lambda v: self.similar_ready.emit(v, ""),
-                             on_error=lambda err: self.similar_ready.emit(None, _reason(err)),
-                             label="Finding similar items", urgent=True)
-        self.jobs.submit("matches", ws.item_matches, row, self.state.method, self.state.k,
-                         on_result=lambda v: self.matches_ready.emit(v, ""),
-                         on_error=lambda err: self.matches_ready.emit(None, _reason(err)),
-                         label="Matching across modalities", urgent=True)
+
+        def failed(err: BaseException) -> None:
+            self.similar_ready.emit(None, _reason(err))
+            self.matches_ready.emit(None, _reason(err))
+
+        self.jobs.submit("matches", ws.item_lists, row, self.state.method, self.state.k,
+                         on_progress=lambda similar: self.similar_ready.emit(similar, ""),
+                         on_result=lambda matches: self.matches_ready.emit(matches, ""),
+                         on_error=failed, label="Matching across modalities", urgent=True)
 
     # -- metrics and queries ------------------------------------------------------------------
     def request_metrics(self, delay_s: float = 0.0) -> None:

@@ -83,6 +83,9 @@ class FusedScorer:
     table : EmbeddingTable
     query : int
         Row index of the query item in ``table``.
+    cosines : dict, optional
+        ``{modality: (N,)}`` cosines of the query with every item, already computed (a
+        click's lists compute them for their own use).
 
     Attributes
     ----------
@@ -91,7 +94,7 @@ class FusedScorer:
         Modalities the query item has (only these can contribute).
     """
 
-    def __init__(self, table: EmbeddingTable, query: int) -> None:
+    def __init__(self, table: EmbeddingTable, query: int, cosines: dict | None = None) -> None:
         n = table.n_items
         if not -n <= int(query) < n:
             raise ValueError(f"query index {query} out of range for {n} items")
@@ -104,7 +107,7 @@ class FusedScorer:
             if not table.present[m][self.query]:
                 continue
             mask = np.asarray(table.present[m], dtype=bool)
-            s = table.vectors[m] @ table.vectors[m][self.query]
+            s = cosines[m] if cosines and m in cosines else table.vectors[m] @ table.vectors[m][self.query]
             self._cos[m] = np.where(mask, s, 0).astype(np.float32)
             self._present[m] = mask.astype(np.float32)
         self.modalities = list(self._cos)

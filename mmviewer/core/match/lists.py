@@ -93,9 +93,9 @@ class SimilarItems:
     per-modality cosines are computed once (a :class:`FusedScorer`), each weight change only
     recombines them."""
 
-    def __init__(self, table, row: int):
+    def __init__(self, table, row: int, cosines: dict | None = None):
         self.row = int(row)
-        self.scorer = FusedScorer(table, self.row)
+        self.scorer = FusedScorer(table, self.row, cosines)
 
     def matches(self, weights: Mapping[str, float], k: int) -> MatchList:
         w = validate_weights(weights)

@@ -57,6 +57,7 @@ class QtMatches(QWidget):
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(model, parent=self)
         self.durations = AudioDurations(model, self)
         self.similar: SimilarItems | None = None  # the similar list's cached scorer
+        self._similar_k: int | None = None  # the list length it was drawn with
         self.data: ItemMatches | None = None  # cross lists and score vectors for data.row
         self.cross_lists: dict[tuple[str, str], object] = {}
         self.similar_list = None
@@ -252,7 +253,7 @@ class QtMatches(QWidget):
         self._waiting.discard(SIMILAR)
         if similar is None:
             self.similar_view.show_message(f"could not compute similar items: {error}")
-        else:
+        elif not (similar is self.similar and self._similar_k == self.state.k):  # else drawn
             self.similar = similar
             self._draw_similar()
         self.similar_ready.emit()
@@ -295,6 +296,7 @@ class QtMatches(QWidget):
 
     def _draw_similar(self) -> None:
         self.similar_list = self.similar.matches(self.state.weight_map, self.state.k)
+        self._similar_k = self.state.k
         modalities = self._modalities()
         active = " · ".join(f"{m} {w:.2f}" for m, w in self.state.weights if m in modalities)
         self.similar_header.setText(f"<b>Similar items</b> — fused ({active})")

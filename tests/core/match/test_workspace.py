@@ -219,3 +219,23 @@ def test_fits_use_a_bounded_sample_and_are_found_again_in_the_store(tmp_path, mo
     loaded = again.aligner("audio", "image", "cca")[0]
     x = t.vectors["audio"][5:9]
     np.testing.assert_allclose(loaded.transform_a(x), model.transform_a(x), atol=1e-6)
+
+
+def test_item_lists_reuse_the_lists_cosines_for_similar_items_once_fits_are_ready():
+    from mmviewer.core.match.lists import SimilarItems
+    from mmviewer.core.runtime.generators import run_to_end
+
+    t = planted()
+    weights = {"image": 1.0, "text": 0.5, "audio": 2.0}
+    ws = Workspace(t)
+    first = ws.item_lists(11, "cca", 5)
+    early = next(first)  # fits still to come: the similar items come first, on their own
+    assert not ws.fits_ready("cca") and early.row == 11
+    matches = run_to_end(first)
+    assert ws.fits_ready("cca") and matches.row == 11
+    shown = list(ws.item_lists(12, "cca", 5))  # fits ready: built from the lists' own scores
+    assert len(shown) == 1
+    want = SimilarItems(t, 12).matches(weights, 5)
+    got = shown[0].matches(weights, 5)
+    assert list(got.rows) == list(want.rows)
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
