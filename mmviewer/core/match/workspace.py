@@ -31,7 +31,6 @@ from mmviewer.core.align.registry import (
     SwappedAligner,
     make_aligner,
     paired_split,
-    restore_aligner,
     sample_rows,
 )
 from mmviewer.core.data.table import EmbeddingTable, l2_normalise
@@ -46,6 +45,7 @@ from mmviewer.core.match.lists import (
     ranked,
 )
 from mmviewer.core.match.pair import AlignedPair, row_scores
+from mmviewer.core.match.saved_fits import fit_name, load_fit, load_norms, save_fit, save_norms
 from mmviewer.core.match.spaces import SpaceCheck, check_space
 from mmviewer.core.match.topk import top_k_rows
 from mmviewer.core.runtime.cancel import check_cancelled
@@ -158,40 +158,19 @@ class Workspace:
             if key not in self._aligners:
                 test = self.split(query, target)[1]
                 fitted = self.fit_rows(query, target)
-                model = self._load_fit(query, target, method, len(fitted))
+                name = self._fit_name(query, target, method, len(fitted))
+                model = load_fit(self.store, name)
                 if model is None:
                     params = {"random_state": self.random_state} if method == "contrastive" else {}
                     model = make_aligner(method, **params)
                     model.fit(self.table.vectors[query][fitted], self.table.vectors[target][fitted])
-                    self._save_fit(query, target, method, len(fitted), model)
+                    save_fit(self.store, name, model)
                 self._aligners[key] = (model, fitted, test)
         return self._aligners[key]
 
     def _fit_name(self, query: str, target: str, method: str, n_fit: int) -> str | None:
-        digest = self.table.content_digest
-        if self.store is None or not digest or method == "none":
-            return None
-        return (f"aligners/{digest[:24]}-{query}-{target}-{method}-{n_fit}"
-                f"-{self.test_size:g}-{self.random_state}.npz")
-
-    def _load_fit(self, query, target, method, n_fit) -> Aligner | None:
-        name = self._fit_name(query, target, method, n_fit)
-        arrays = self.store.read_npz(name) if name else None
-        if arrays is None:
-            return None
-        try:
-            return restore_aligner(arrays)
-        except (KeyError, ValueError, TypeError):
-            return None  # an older or damaged fit: fit again
-
-    def _save_fit(self, query, target, method, n_fit, model: Aligner) -> None:
-        name = self._fit_name(query, target, method, n_fit)
-        if name is None:
-            return
-        try:
-            self.store.write_npz(name, model.state_arrays())
-        except OSError:
-            pass  # only a cache: the next open fits again
+        return fit_name(self.store, self.table, query, target, method, n_fit, self.test_size,
+                        self.random_state)
 
     def pair(self, query: str, target: str, method: str) -> AlignedPair:
         """The pair's scorer (:class:`AlignedPair`), built once per (query, target, method),
@@ -204,9 +183,7 @@ class Workspace:
                     model, norms = None, None
                     if query != target and method != "none":
                         model, fitted, _ = self.aligner(query, target, method)
-                        name = self._fit_name(query, target, method, len(fitted))
-                        saved = self.store.read_npz(name[:-4] + "-norms.npz") if name else None
-                        norms = None if saved is None else saved.get("norms")
+                        norms = load_norms(self.store, self._fit_name(query, target, method, len(fitted)))
                     self._pairs[key] = AlignedPair(self.table, query, target, model, method, norms)
         return self._pairs[key]
 
@@ -222,13 +199,8 @@ class Workspace:
             except ValueError:
                 continue
             if pair.needs_norms:
-                norms = pair.target_norms()
-                name = self._fit_name(query, target, pair.method, len(self.aligner(query, target, method)[1]))
-                if name:
-                    try:
-                        self.store.write_npz(name[:-4] + "-norms.npz", {"norms": norms})
-                    except OSError:
-                        pass  # only a cache
+                n_fit = len(self.aligner(query, target, method)[1])
+                save_norms(self.store, self._fit_name(query, target, pair.method, n_fit), pair.target_norms())
 
     def cached(self, key: tuple, compute):
         """``compute()`` once per ``key`` for values derived from this table alone (e.g. the
