@@ -146,10 +146,11 @@ class QtMetrics(QWidget):
             self.status.setText(self._summary(self.metrics))
 
     def _on_model_busy(self, label: str) -> None:
-        if label == METRICS_BUSY_LABEL:
-            self._set_computing(True)
-        elif not label and self.computing:
-            self._set_computing(False)
+        # The metrics job runs, waits in the figures lane or is debounced: other jobs (fits,
+        # item values) may run long after it, so "idle" is not the test.
+        computing = label == METRICS_BUSY_LABEL or self.model.jobs.is_active("metrics")
+        if computing != self.computing:
+            self._set_computing(computing)
 
     def _on_state_changed(self, _value) -> None:
         if self.model.workspace is not None:

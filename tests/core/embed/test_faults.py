@@ -51,7 +51,10 @@ def text_vectors_of_old_fits(folder, summary) -> int:
     store = EmbeddingStore.for_dataset(folder)
     n = 0
     for shelf_dir in (store.root / "vectors").iterdir():
-        info = json.loads((shelf_dir / "encoder.json").read_text())
+        meta = shelf_dir / "encoder.json"
+        if not meta.exists():
+            continue  # a shelf a killed run had just made: nothing stored in it (as stored_vectors)
+        info = json.loads(meta.read_text())
         if info["id"].startswith("tfidf") and info["id"] != summary["encoders"]["text"]:
             n += len(store.shelf(info["id"]))
     return n

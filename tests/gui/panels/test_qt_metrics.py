@@ -20,6 +20,7 @@ def panel(qtbot, model):
 
 
 def test_table_fills_from_metrics_ready(qtbot, panel, model):
+    qtbot.waitUntil(lambda: model.positions is not None, timeout=WAIT)  # the table's own request
     with qtbot.waitSignal(model.metrics_ready, timeout=WAIT) as blocker:
         model.request_metrics()
     pairs = blocker.args[0]["pairs"]
@@ -58,6 +59,7 @@ def test_errors_are_shown_in_their_row(qtbot, panel):
 
 
 def test_computing_state_follows_the_metrics_job(qtbot, panel, model):
+    qtbot.waitUntil(lambda: model.positions is not None, timeout=WAIT)
     model.busy.emit(METRICS_BUSY_LABEL)
     assert panel.computing and "computing" in panel.status.text() and not panel.table.isEnabled()
     with qtbot.waitSignal(model.metrics_ready, timeout=WAIT):
