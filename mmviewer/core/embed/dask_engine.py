@@ -16,8 +16,6 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections import deque
 from collections.abc import Generator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -27,6 +25,7 @@ from mmviewer.core.data.modalities import MODALITIES
 from mmviewer.core.data.model import Dataset
 from mmviewer.core.data.report import ImportReport
 from mmviewer.core.embed import job
+from mmviewer.core.embed.dask_dispatch import LOST, Dispatch
 from mmviewer.core.embed.job import EmbedResult, Progress
 from mmviewer.core.encoders.base import Encoder
 from mmviewer.core.runtime.generators import run_to_end
@@ -34,11 +33,10 @@ from mmviewer.core.store.atomic import StoreWriteError
 from mmviewer.core.store.embedding_store import EmbeddingStore, VectorShelf
 from mmviewer.core.store.hashing import HashCache
 
+__all__ = ["LOST", "DaskUnavailable", "EncoderSpec", "embedding_job_dask", "encode_partition"]
+
 #: Items per task: what a lost worker can cost at most, and the progress granularity.
 DEFAULT_PARTITION_SIZE = 256
-#: Partitions in flight per worker thread; the rest wait on the driver (bounded memory).
-IN_FLIGHT_PER_THREAD = 2
-LOST = "partition lost on a worker; run again to finish"
 NOT_SHARED = ("encoded on a worker but not in the store here: the store must be on storage "
               "that the workers and this machine share")
 
@@ -96,10 +94,10 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
     hashes = HashCache(store.root / "files.parquet" if store else None)
     threads = ThreadPoolExecutor(job.default_workers(), thread_name_prefix="mmviewer-fit")
     mods: dict[str, _Modality] = {}
-    dispatch: _Dispatch | None = None
+    dispatch: Dispatch | None = None
     cancelled = False
     try:
-        dispatch = _Dispatch(*_connect(scheduler, options.workers))
+        dispatch = Dispatch(*_connect(scheduler, options.workers), task=encode_partition)
         for modality in [m for m in MODALITIES if m in encoders]:
             refs = [(i, it.media[modality]) for i, it in enumerate(dataset.items) if modality in it.media]
             if not refs:
@@ -114,9 +112,8 @@ def _run(dataset, options, encoders, store, scheduler, partition_size, cancel):
                     continue
             _plan(mod, keyed, store, partition_size, dispatch.threads())
             spec, folder = _spec(mod.encoder, options, state_key, store), str(mod.shelf.folder)
-            if spec.encoder is not None:  # shipped whole: one copy per worker, not one per task
-                spec = dispatch.client.scatter(spec, broadcast=True, hash=False)
-            dispatch.add(modality, [(spec, folder if store else None, part) for part in mod.parts])
+            dispatch.add(modality, spec, [(folder if store else None, part) for part in mod.parts],
+                         scatter=spec.encoder is not None)  # shipped whole: once per worker
         yield from _watch(dispatch, mods, store, cancel)
     except job._Cancelled:
         cancelled = True
@@ -184,7 +181,7 @@ def _plan(mod: _Modality, keyed, store, partition_size: int, threads: int) -> No
     mod.parts = [todo[s : s + size] for s in range(0, len(todo), size)]
 
 
-def _watch(dispatch: _Dispatch, mods: dict[str, _Modality], store, cancel):
+def _watch(dispatch: Dispatch, mods: dict[str, _Modality], store, cancel):
     """Report progress from the tasks' states until every partition is back."""
     t0 = time.perf_counter()
     while True:
@@ -236,77 +233,6 @@ def _finalize(mod: _Modality, store, compact: bool) -> None:
         mod.report.note(path, reason)
     if compact and store is not None:
         job._compact(shelf, mod.report)
-
-
-class _Dispatch:
-    """Partitions waiting on the driver, and a bounded number of futures on the cluster."""
-
-    def __init__(self, client, cluster=None):
-        self.client, self.cluster = client, cluster  # the cluster when this job started it
-        self.queue: deque[tuple[str, int, tuple]] = deque()
-        self.running: dict = {}  # future -> (modality, index)
-        self.token = uuid.uuid4().hex[:8]
-
-    def add(self, modality: str, tasks: list[tuple]) -> None:
-        self.queue.extend((modality, n, args) for n, args in enumerate(tasks))
-        self.top_up()
-
-    def top_up(self) -> None:
-        if not self.queue:
-            return
-        limit = max(4, IN_FLIGHT_PER_THREAD * self.threads())
-        while self.queue and len(self.running) < limit:
-            modality, n, args = self.queue.popleft()
-            future = self.client.submit(encode_partition, *args, pure=False,
-                                        key=f"mmviewer-embed-{modality}-{self.token}-{n:06d}")
-            self.running[future] = (modality, n)
-
-    def threads(self) -> int:
-        return sum(self.client.nthreads().values())
-
-    def busy(self, gen):
-        """Drive a driver-side stage (hashing, fitting) while keeping the cluster fed."""
-        while True:
-            try:
-                progress = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            self.top_up()
-            yield progress
-
-    def harvest(self) -> list[tuple[str, int, dict | str]]:
-        """Outcomes of the futures that are done: a result dict, or why the partition failed."""
-        from distributed.scheduler import KilledWorker
-
-        out = []
-        for future in [f for f in self.running if f.done()]:
-            modality, n = self.running.pop(future)
-            err = future.exception() if future.status == "error" else None
-            if future.status == "finished":
-                out.append((modality, n, future.result()))
-            elif err is not None and not isinstance(err, KilledWorker):
-                out.append((modality, n, f"partition failed on a worker ({type(err).__name__}: {err})"))
-            else:  # killed beyond Dask's retries, or cancelled/lost on the scheduler
-                out.append((modality, n, LOST))
-        self.top_up()
-        return out
-
-    def wait(self, timeout: float) -> None:
-        from distributed import TimeoutError, wait
-        from distributed.client import FuturesCancelledError
-
-        with contextlib.suppress(TimeoutError, FuturesCancelledError), self.client.as_current():
-            wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
-
-    def close(self) -> None:
-        """Stop submitting, cancel what is queued or running (finished shards stay), let go."""
-        self.queue.clear()
-        with contextlib.suppress(Exception):  # the cluster may be gone: nothing left to undo
-            self.client.cancel(list(self.running))
-        self.running.clear()
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
 
 
 # -- worker -------------------------------------------------------------------------------------
