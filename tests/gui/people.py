@@ -14,6 +14,15 @@ DWELL_MS = 1000  # how long a person rests on a point before clicking
 APPROACH_MS = 300
 
 
+def on_screen(qtbot, widget, width: int, height: int):
+    """``widget`` shown at ``width`` x ``height`` and exposed, as a person would first see it."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def rest_on(qtbot, widget, at, shown=None, dwell_ms: int = DWELL_MS) -> None:
     """Move onto ``at`` (widget pixels) from 30 px away, wait until ``shown()`` is true (e.g.
     the hover card is up), then rest ``dwell_ms``."""

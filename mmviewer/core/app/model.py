@@ -38,8 +38,8 @@ from mmviewer.core.store.embedding_store import EmbeddingStore
 
 #: Quiet time after the last weight change before a warm re-layout starts (slider drags).
 RELAYOUT_DEBOUNCE_S = 0.25
-#: Metrics wait this long after the last change: they are the least urgent job, and starting
-#: them after the map and the first match lists keeps those from competing for the cores.
+#: Metrics wait this long after the last change, so a drag starts them once; the figures lane
+#: (see core/app/jobs.py) keeps them from competing with the map and a click's lists.
 METRICS_DELAY_S = 0.8
 SESSION_FILE = "session.json"
 LABEL_COLUMNS = ("label", "labels", "class", "category")

@@ -79,10 +79,11 @@ class AlignedPair:
     def linear_query(self, z: np.ndarray):
         """Shared-space query rows ``z`` as ``(u, offset, norms)`` over the *raw* target vectors:
         ``score_j = (u . v_j + offset) / norms_j`` (``norms`` None: no division), or None for a
-        non-affine aligner. Pairs with one target can then read its vectors once for all."""
+        non-affine aligner; ``offset`` None: none (the raw vectors themselves). Pairs with one
+        target can then read its vectors once for all."""
         z = np.atleast_2d(np.asarray(z, np.float32))
         if self.identity:
-            return z, np.zeros(len(z), np.float32), None
+            return z, None, None
         if self._target_map is None:
             return None
         w, c = self._target_map
@@ -129,9 +130,10 @@ class AlignedPair:
         return self._target_projected
 
 
-def finish_scores(raw: np.ndarray, offset: np.ndarray, norms: np.ndarray | None) -> np.ndarray:
+def finish_scores(raw: np.ndarray, offset: np.ndarray | None, norms: np.ndarray | None) -> np.ndarray:
     """``(raw + offset) / norms`` in place, 0 where a norm is 0 (items lacking the target)."""
-    raw += np.asarray(offset, np.float32)[:, None]
+    if offset is not None:
+        raw += np.asarray(offset, np.float32)[:, None]
     if norms is not None:
         np.divide(raw, norms[None, :], out=raw, where=norms[None, :] > 0)
         raw[:, norms <= 0] = 0

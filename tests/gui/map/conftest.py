@@ -13,6 +13,7 @@ from mmviewer.core.app.state import ViewState
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.gui.map.qt_map import QtMap
 from mmviewer.gui.qt_jobs import QtScheduler
+from tests.gui.people import on_screen
 from tests.planted import media_dataset, planted_table
 
 
@@ -40,9 +41,4 @@ def still(qtbot, tmp_path):
 
 @pytest.fixture
 def panel(qtbot, still):
-    p = QtMap(still.state, still)
-    qtbot.addWidget(p)
-    p.resize(820, 640)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+    return on_screen(qtbot, QtMap(still.state, still), 820, 640)

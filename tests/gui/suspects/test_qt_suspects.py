@@ -16,19 +16,14 @@ import mmviewer.gui.preview.audio as preview_audio
 from mmviewer.core.app import suspects as sd
 from mmviewer.gui.suspects.list_model import COLUMNS
 from mmviewer.gui.suspects.qt_suspects import QtSuspects
-from tests.gui.people import click
+from tests.gui.people import click, on_screen
 
 WAIT = 60_000
 
 
 @pytest.fixture
 def panel(qtbot, model):
-    widget = QtSuspects(model.state, model)
-    qtbot.addWidget(widget)
-    widget.resize(900, 420)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return on_screen(qtbot, QtSuspects(model.state, model), 900, 420)
 
 
 def ranked(qtbot, model):

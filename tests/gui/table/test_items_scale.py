@@ -15,7 +15,7 @@ from mmviewer.core.data.table import EmbeddingTable
 from mmviewer.core.embed.options import EmbedOptions
 from mmviewer.gui.qt_jobs import QtScheduler
 from mmviewer.gui.table.qt_items import INLINE_MAX, QtItems
-from tests.gui.people import type_text
+from tests.gui.people import on_screen, type_text
 
 N = 1_000_000
 
@@ -51,11 +51,7 @@ def big(qtbot, monkeypatch):
 
 
 def test_a_million_rows_filter_in_a_job_and_scroll_touching_only_visible_cells(qtbot, big, monkeypatch):
-    panel = QtItems(big.state, big)
-    qtbot.addWidget(panel)
-    panel.resize(900, 500)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = on_screen(qtbot, QtItems(big.state, big), 900, 500)
     assert panel.table.rowCount() == N > INLINE_MAX
     calls = []
     frame = big.items.frame

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from mmviewer.core.items.frame import pair_key
 from mmviewer.gui.table.qt_items import QtItems
-from tests.gui.people import click, type_text
+from tests.gui.people import click, on_screen, type_text
 
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 WAIT = 60_000
@@ -18,12 +18,7 @@ WAIT = 60_000
 
 @pytest.fixture
 def panel(qtbot, model):
-    widget = QtItems(model.state, model)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return on_screen(qtbot, QtItems(model.state, model), 900, 600)
 
 
 def ranks_in(qtbot, model):
