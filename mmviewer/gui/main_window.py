@@ -95,9 +95,9 @@ class MainWindow(MenuHandlers, QMainWindow):
         self.setObjectName("mmviewer_main_window")
         self.setWindowTitle("mmviewer")
         self.settings = settings if settings is not None else app_settings()
-        # The model's results reach the UI thread through a QtScheduler parented to the window:
-        # whatever lands after the window is gone is dropped by Qt.
-        self.model = model or AppModel(ViewState(), scheduler=QtScheduler(self))
+        # The model's results reach the UI thread through a QtScheduler; what lands after the
+        # window closed is dropped by the closed runner (see gui/qt_jobs.py).
+        self.model = model or AppModel(ViewState(), scheduler=QtScheduler())
         self.state = self.model.state
         self.options = options or load_options(self.settings)
         self.ask_encoders = True  # False after "don't ask again this session"

@@ -2,8 +2,10 @@
 
 :class:`QtScheduler` is the :class:`~mmviewer.core.app.runner.Scheduler` of the app: worker
 threads post callbacks through a queued signal, so every result, progress report and error of a
-job runs in the Qt event loop, where panels may touch widgets. Callbacks posted after the
-scheduler is deleted (the window closed) are dropped by Qt.
+job runs in the Qt event loop, where panels may touch widgets. The application owns every
+scheduler: a job thread may post at any moment, even after its window closed (a native call it
+could not leave in time), and emitting on a QObject that the UI thread is deleting is a
+use-after-free. What a closed runner receives it drops itself (``JobRunner._current``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ class QtScheduler(QObject):
 
     _posted = Signal(object)
 
-    def __init__(self, parent: QObject | None = None):
-        # Without a parent the application owns it: job threads may hold the last Python
-        # reference, and a QObject must never be destroyed from a thread other than its own.
-        super().__init__(parent if parent is not None else QCoreApplication.instance())
+    def __init__(self):
+        # Owned by the application, never by a window or dialog (see the module's docstring);
+        # nor by the last Python reference, which a job thread may hold: a QObject must never
+        # be destroyed from a thread other than its own.
+        super().__init__(QCoreApplication.instance())
         self._posted.connect(self._on_posted, Qt.ConnectionType.QueuedConnection)
 
     def call_soon(self, fn: Callable[[], None]) -> None:

@@ -53,7 +53,7 @@ class QtEncoderDialog(QDialog):
         self._base = options or EmbedOptions()
         # The weights check imports open_clip (seconds): a job of the window's runner, or of
         # one of the dialog's own when it is shown before any window.
-        self._check = (jobs or JobRunner(QtScheduler(self))).slot("clip-weights-check", id(self))
+        self._check = (jobs or JobRunner(QtScheduler())).slot("clip-weights-check", id(self))
 
         intro = QLabel(f"Embed <b>{html.escape(target)}</b> with:" if target else "Embed the dataset with:")
         intro.setToolTip(target)
