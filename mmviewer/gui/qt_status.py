@@ -106,6 +106,7 @@ class QtStatus(QStatusBar):
         model.notice.connect(self._on_model_notice)
         model.busy.connect(self._on_model_busy)
         model.table_ready.connect(self._on_model_table_ready)
+        model.embedding_done.connect(self._on_model_embedding_done)
 
     # -- embedding progress -----------------------------------------------------------------------
     def start_embedding(self, name: str) -> None:
@@ -130,8 +131,14 @@ class QtStatus(QStatusBar):
         self.message.setToolTip(text)
 
     def _on_model_opened(self, dataset) -> None:
-        if not self._noticed:
-            self._say(f"Embedding {len(dataset.items)} items from {self._name or 'the dataset'}…")
+        if self._noticed:
+            return
+        name = self._name or "the dataset"
+        if self.model.provisional:  # the last session's table is on screen while the job checks
+            self._say(f"Showing the last session; checking {len(dataset.items)} items of {name} "
+                      "for changes…")
+        else:
+            self._say(f"Embedding {len(dataset.items)} items from {name}…")
 
     def _on_model_progress(self, p) -> None:
         if not self.progress_bar.isVisible():
@@ -156,13 +163,22 @@ class QtStatus(QStatusBar):
         self.cancel_button.setEnabled(False)
         self.progress_label.setText(self.progress_label.text() + " · cancelling…")
 
+    def _say_ready(self) -> None:
+        ws = self.model.workspace
+        if ws is not None and not self._noticed:
+            self._say(f"{self._name or 'Table'}: {ws.table.n_items} items "
+                      f"({', '.join(ws.table.modalities)}). Select a point or a row to explore.")
+
+    def _on_model_embedding_done(self) -> None:
+        # Also when the job found the table on screen unchanged: no table_ready then.
+        self._set_embedding(False)
+        self._say_ready()
+
     def _on_model_table_ready(self) -> None:
         self._set_embedding(False)
         ws = self.model.workspace
         encoders = dict(ws.table.encoders) if ws is not None else {}
-        if ws is not None and not self._noticed:
-            self._say(f"{self._name or 'Table'}: {ws.table.n_items} items "
-                      f"({', '.join(ws.table.modalities)}). Select a point or a row to explore.")
+        self._say_ready()
         self.encoders_label.setText(encoders_summary(encoders))
         tip = "\n".join(f"{m}: {e}" for m, e in encoders.items())
         if encoders and not uses_clip(encoders) and not any(

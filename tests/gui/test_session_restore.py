@@ -51,3 +51,21 @@ def test_reopening_restores_the_match_colouring_its_pair_and_the_open_list(qtbot
     qtbot.waitUntil(lambda: "audio → image" in matches.pair_header.text(), timeout=SLOW)
     assert (state.colour_by, state.match_pair, state.match_list) == ("match", ("audio", "image"),
                                                                     "audio→image")
+
+
+@pytest.mark.slow
+def test_the_status_line_tells_the_reopened_table_is_checked_then_ready(qtbot, make_window, tmp_path, make):
+    folder = make_dataset(tmp_path / "data", make, n=8)
+    first = make_window(STORED)
+    _open(qtbot, first, folder)
+    qtbot.waitUntil(lambda: not first.model.jobs.is_active("embed"), timeout=SLOW)
+    first.close()  # saves the session and its table
+
+    second = make_window(STORED)
+    said = []
+    second.model.opened.connect(lambda _: said.append(second.status.message.text()))
+    with qtbot.waitSignal(second.model.embedding_done, timeout=SLOW):
+        second.open_path(folder, STORED)
+    assert said and said[0].startswith("Showing the last session; checking 8 items")
+    # The table on screen was unchanged (no new table_ready): the line still says it is ready.
+    assert second.status.message.text().startswith("data: 8 items (")
