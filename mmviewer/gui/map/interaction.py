@@ -69,7 +69,7 @@ class MapInteractionMixin:
         if kind == QEvent.Type.Leave and obj is self.plot.viewport():
             self._clear_hover()
         elif kind == QEvent.Type.Resize and obj is self.plot:
-            self.legend.reposition()
+            self.place_legend()
         return False
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)

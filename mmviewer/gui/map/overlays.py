@@ -22,6 +22,8 @@ LEGEND_WIDTH = 230
 #: The legend takes at most this share of the plot's width (and its rows scroll beyond ~half
 #: its height), so a small window still shows the map.
 MAX_SHARE = 0.38
+#: The narrowest the legend gets; a map less than this / 0.3 wide is small (see MapLegend.fit).
+LEGEND_MIN_WIDTH = 170
 
 
 def swatch(rgb, symbol: int = 0, size: int = 14) -> QIcon:
@@ -118,6 +120,7 @@ class MapLegend(QFrame):
         layout.addWidget(self.body)
         self.buttons: list[QToolButton] = []
         self._title = ""
+        self.user_folded: bool | None = None  # the user's choice, which outranks fit()
 
     def set_entries(self, title: str, labels, colours, counts=None, note: str = "",
                     bar=None) -> None:
@@ -167,16 +170,38 @@ class MapLegend(QFrame):
         arrow = "▸" if self.body.isHidden() else "▾"
         self.title.setText(f"{arrow} {self._title}".replace("&", "&&"))
 
+    @property
+    def folded(self) -> bool:
+        return self.body.isHidden()
+
+    def _fold(self, folded: bool) -> None:
+        if folded != self.folded:
+            self.body.setVisible(not folded)
+            self._show_title()
+            self.reposition()
+
     def _on_title_clicked(self) -> None:
-        self.body.setVisible(self.body.isHidden())
-        self._show_title()
-        self.reposition()
+        self.user_folded = not self.folded
+        self._fold(self.user_folded)
+
+    def unfolded_width(self) -> int:
+        """The width the key takes unfolded (folded or not now), as :meth:`reposition` sizes it."""
+        parent = self.parentWidget()
+        cap = max(LEGEND_MIN_WIDTH, min(LEGEND_WIDTH, int(MAX_SHARE * parent.width())))
+        m = self.layout().contentsMargins()
+        content = max(self.title.sizeHint().width(), self.rows_box.sizeHint().width())
+        return min(cap, content + m.left() + m.right())
+
+    def fit(self, small_map: bool) -> None:
+        """Fold to the title on a small map (the key would cover a third of it), unfold on a
+        big one; what the user chose by clicking the title stays."""
+        self._fold(small_map if self.user_folded is None else self.user_folded)
 
     def reposition(self) -> None:
         parent = self.parentWidget()
         if parent is None:
             return
-        width = max(170, min(LEGEND_WIDTH, int(MAX_SHARE * parent.width())))
+        width = max(LEGEND_MIN_WIDTH, min(LEGEND_WIDTH, int(MAX_SHARE * parent.width())))
         for label in (self.note, self.extra):
             label.setMaximumWidth(width - 16)
         self.rows_box.adjustSize()

@@ -195,7 +195,7 @@ class MapStylingMixin:
         c = self.colouring_for_legend()
         if c is None or not self.toolbar.legend_action.isChecked():
             self.legend.hide()
-            self.view_box.reserve_right(0)
+            self.view_box.reserve()
             return
         note = c.note if c.done else (c.note + " …computing").strip()
         if self.state.colour_by == COLOUR_MATCH and self.match_pair is None:
@@ -212,7 +212,21 @@ class MapStylingMixin:
             extra.append(self._top[2])
         self.legend.set_extra("\n".join(extra))
         self.legend.show()
-        # Keep points clear of a narrow key; a wide one (small window) floats over the map.
-        wide = self.legend.width() > 0.3 * self.plot.width()
-        self.view_box.reserve_right(0 if wide else self.legend.width() + 2 * MARGIN)
+        self.place_legend()
+
+    def place_legend(self) -> None:
+        """Keep points clear of the legend: beside a key that is narrow next to the map, under
+        its folded title on a small map (where an unfolded key would cover a third of it; one
+        the user unfolded there floats over the points)."""
+        if self.legend.isHidden():
+            return
+        small = self.legend.unfolded_width() > 0.3 * self.plot.width()
+        self.legend.fit(small)
+        self.legend.reposition()
+        if not small:
+            self.view_box.reserve(right_px=self.legend.width() + 2 * MARGIN)
+        elif self.legend.folded:
+            self.view_box.reserve(top_px=self.legend.height() + MARGIN)
+        else:
+            self.view_box.reserve()
 

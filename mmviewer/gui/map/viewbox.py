@@ -48,7 +48,7 @@ class MapViewBox(pg.ViewBox):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.tool = PAN
-        self.reserve_right_px = 0  # kept free of points by auto-range (the legend's column)
+        self.reserved_px = (0, 0)  # (right, top) kept free of points by auto-range: the legend
         self._drag: tuple[str, str] | None = None
         self._lasso: list[QPointF] = []
         self._lasso_px: QPointF | None = None
@@ -62,17 +62,20 @@ class MapViewBox(pg.ViewBox):
         self.addItem(self.shape_item, ignoreBounds=True)
 
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802
-        """pyqtgraph's bounds, widened to the right so auto-range keeps points off the legend."""
+        """pyqtgraph's bounds, widened to the right and upwards so auto-range keeps points off
+        the legend in the top-right corner."""
         rng = super().childrenBounds(frac, orthoRange, items)
-        w, reserve = self.width(), self.reserve_right_px
-        if reserve and rng[0] is not None and w > 2 * reserve:
-            rng[0][1] += (rng[0][1] - rng[0][0]) * reserve / (w - reserve)
+        for axis, size, reserve in ((0, self.width(), self.reserved_px[0]),
+                                    (1, self.height(), self.reserved_px[1])):
+            if reserve and rng[axis] is not None and size > 2 * reserve:
+                rng[axis][1] += (rng[axis][1] - rng[axis][0]) * reserve / (size - reserve)
         return rng
 
-    def reserve_right(self, px: int) -> None:
-        """Keep ``px`` screen pixels on the right free when auto-ranging."""
-        if px != self.reserve_right_px:
-            self.reserve_right_px = px
+    def reserve(self, right_px: int = 0, top_px: int = 0) -> None:
+        """Keep ``right_px`` screen pixels on the right and ``top_px`` at the top free of points
+        when auto-ranging."""
+        if (right_px, top_px) != self.reserved_px:
+            self.reserved_px = (right_px, top_px)
             if any(self.autoRangeEnabled()):
                 self.updateAutoRange()
 
