@@ -161,16 +161,19 @@ class Workspace:
                 name = self._fit_name(query, target, method, len(fitted))
                 model = load_fit(self.store, name)
                 if model is None:
-                    params = {"random_state": self.random_state} if method == "contrastive" else {}
-                    model = make_aligner(method, **params)
+                    model = self._new_aligner(method)
                     model.fit(self.table.vectors[query][fitted], self.table.vectors[target][fitted])
                     save_fit(self.store, name, model)
                 self._aligners[key] = (model, fitted, test)
         return self._aligners[key]
 
+    def _new_aligner(self, method: str) -> Aligner:
+        params = {"random_state": self.random_state} if method == "contrastive" else {}
+        return make_aligner(method, **params)
+
     def _fit_name(self, query: str, target: str, method: str, n_fit: int) -> str | None:
         return fit_name(self.store, self.table, query, target, method, n_fit, self.test_size,
-                        self.random_state)
+                        self.random_state, self._new_aligner(method).get_params())
 
     def pair(self, query: str, target: str, method: str) -> AlignedPair:
         """The pair's scorer (:class:`AlignedPair`), built once per (query, target, method),

@@ -210,15 +210,54 @@ def test_fits_use_a_bounded_sample_and_are_found_again_in_the_store(tmp_path, mo
     assert ws.cross_matches(int(fitted[0]), "audio", "image", "cca").in_training
     assert not ws.cross_matches(int(sorted(set(train) - set(fitted))[0]), "audio", "image", "cca").in_training
     again = Workspace(t, store=store, fit_max_pairs=50)
-    import mmviewer.core.match.workspace as module
-
-    def no_fit(*args, **kwargs):
-        raise AssertionError("the saved fit should have been used")
-
-    monkeypatch.setattr(module, "make_aligner", no_fit)
+    fits = count_fits(monkeypatch)
     loaded = again.aligner("audio", "image", "cca")[0]
+    assert fits == []  # the saved fit was used
     x = t.vectors["audio"][5:9]
     np.testing.assert_allclose(loaded.transform_a(x), model.transform_a(x), atol=1e-6)
+
+
+def count_fits(monkeypatch) -> list:
+    """Every aligner fit from now on, as (class name, parameters)."""
+    import mmviewer.core.match.workspace as module
+
+    fits, make = [], module.make_aligner
+
+    def counted(method, **params):
+        model = make(method, **params)
+        real_fit = model.fit
+
+        def fit(xa, xb):
+            fits.append((type(model).__name__, model.get_params()))
+            return real_fit(xa, xb)
+        model.fit = fit
+        return model
+    monkeypatch.setattr(module, "make_aligner", counted)
+    return fits
+
+
+def test_a_fit_kept_from_other_parameters_or_an_older_fitting_code_is_made_again(tmp_path, monkeypatch):
+    from mmviewer.core.align.linear import RidgeAligner
+    from mmviewer.core.match import saved_fits
+    from mmviewer.core.store.embedding_store import EmbeddingStore
+
+    t = planted(n=120)
+    t.content_digest = "def456"
+    store = EmbeddingStore.for_dataset(tmp_path)
+    Workspace(t, store=store).aligner("audio", "image", "ridge")
+    fits = count_fits(monkeypatch)
+    Workspace(t, store=store).aligner("audio", "image", "ridge")
+    assert fits == []
+
+    # A new default (here: the ridge's alpha) must not reuse the fit made with the old one.
+    defaults = RidgeAligner.__init__.__defaults__
+    monkeypatch.setattr(RidgeAligner.__init__, "__defaults__", (123.0, *defaults[1:]))
+    Workspace(t, store=store).aligner("audio", "image", "ridge")
+    assert len(fits) == 1 and 123.0 in fits[0][1].values()
+
+    monkeypatch.setattr(saved_fits, "FIT_FORMAT", saved_fits.FIT_FORMAT + 1)
+    Workspace(t, store=store).aligner("audio", "image", "ridge")
+    assert len(fits) == 2
 
 
 def test_item_lists_reuse_the_lists_cosines_for_similar_items_once_fits_are_ready():
