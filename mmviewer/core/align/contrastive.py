@@ -135,6 +135,7 @@ class ContrastiveAligner(Aligner):
     def _fit(self, a: np.ndarray, b: np.ndarray) -> None:
         import torch
 
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)  # its training is float64
         k = self._check_params(a, b)
         rng = np.random.default_rng(self.random_state)
         seed = int(rng.integers(2**62))

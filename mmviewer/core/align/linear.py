@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mmviewer.core.align.base import Aligner, cross_product
+from mmviewer.core.align.base import Aligner, column_means, cross_product
 
 
 class IdentityAligner(Aligner):
@@ -71,9 +71,9 @@ class ProcrustesAligner(_Projections):
 
     def _fit(self, a: np.ndarray, b: np.ndarray) -> None:
         k = self._n_components(a, b)
-        self.mean_a_ = a.mean(axis=0) * bool(self.center)
-        self.mean_b_ = b.mean(axis=0) * bool(self.center)
-        u, s, vt = np.linalg.svd(cross_product(a - self.mean_a_, b - self.mean_b_), full_matrices=False)
+        self.mean_a_ = column_means(a) * bool(self.center)
+        self.mean_b_ = column_means(b) * bool(self.center)
+        u, s, vt = np.linalg.svd(cross_product(a, b, self.mean_a_, self.mean_b_), full_matrices=False)
         self.components_a_, self.components_b_ = u[:, :k], vt[:k].T
         self.singular_values_ = s[:k]
 
@@ -106,7 +106,7 @@ class RidgeAligner(Aligner):
         self.fit_intercept = fit_intercept
 
     def _fit(self, a: np.ndarray, b: np.ndarray) -> None:
-        from sklearn.linear_model import Ridge, RidgeCV
+        from sklearn.linear_model import RidgeCV
 
         alphas = np.atleast_1d(np.asarray(self.alphas if self.alpha is None else self.alpha, float))
         if alphas.size == 0 or not (alphas > 0).all():
@@ -119,11 +119,18 @@ class RidgeAligner(Aligner):
             if len(a) > ALPHA_SEARCH_PAIRS:
                 rows = np.random.default_rng(0).choice(len(a), ALPHA_SEARCH_PAIRS, replace=False)
                 pick = a[rows], b[rows]
+            pick = tuple(np.asarray(x, np.float64) for x in pick)
             alphas = [RidgeCV(alphas=alphas, fit_intercept=self.fit_intercept).fit(*pick).alpha_]
-        model = Ridge(alpha=float(alphas[0]), fit_intercept=self.fit_intercept).fit(a, b)
         self.alpha_ = float(alphas[0])
-        self.coef_ = np.asarray(model.coef_).reshape(b.shape[1], a.shape[1])
-        self.intercept_ = np.broadcast_to(np.asarray(model.intercept_, float), b.shape[1]).copy()
+        # The fit on every pair: the normal equations (what sklearn's Ridge solves by Cholesky
+        # here), built block by block in float64 instead of on float64 copies of all pairs.
+        mean_a = column_means(a) if self.fit_intercept else None
+        mean_b = column_means(b) if self.fit_intercept else None
+        gram = cross_product(a, a, mean_a, mean_a)
+        gram[np.diag_indices_from(gram)] += self.alpha_
+        self.coef_ = np.linalg.solve(gram, cross_product(a, b, mean_a, mean_b)).T
+        self.intercept_ = (mean_b - mean_a @ self.coef_.T if self.fit_intercept
+                           else np.zeros(b.shape[1]))
 
     def _transform_a(self, a: np.ndarray) -> np.ndarray:
         return a @ self.coef_.T + self.intercept_
@@ -139,13 +146,17 @@ def _inv_sqrt(cov: np.ndarray, reg: float) -> np.ndarray:
     return (vecs / np.sqrt(np.maximum(vals, 1e-12 * mu))) @ vecs.T
 
 
-def cca_solution(a: np.ndarray, b: np.ndarray, reg: float):
-    """Regularised CCA of centred pairs: ``(wa, wb, u, s, vt)`` with ``wa``/``wb`` the shrunk
-    whitening matrices and ``u s vt`` the SVD of the whitened cross-covariance (the canonical
-    directions are ``wa @ u`` and ``wb @ vt.T``, the correlations ``s``). Cancellable."""
+def cca_solution(a: np.ndarray, b: np.ndarray, reg: float, mean_a: np.ndarray | None = None,
+                 mean_b: np.ndarray | None = None):
+    """Regularised CCA of the pairs centred on ``mean_a``/``mean_b`` (None: already centred):
+    ``(wa, wb, u, s, vt)`` with ``wa``/``wb`` the shrunk whitening matrices and ``u s vt`` the
+    SVD of the whitened cross-covariance (the canonical directions are ``wa @ u`` and
+    ``wb @ vt.T``, the correlations ``s``). Cancellable."""
     n1 = max(len(a) - 1, 1)
-    wa, wb = _inv_sqrt(cross_product(a, a) / n1, reg), _inv_sqrt(cross_product(b, b) / n1, reg)
-    u, s, vt = np.linalg.svd(wa @ (cross_product(a, b) / n1) @ wb, full_matrices=False)
+    wa = _inv_sqrt(cross_product(a, a, mean_a, mean_a) / n1, reg)
+    wb = _inv_sqrt(cross_product(b, b, mean_b, mean_b) / n1, reg)
+    u, s, vt = np.linalg.svd(wa @ (cross_product(a, b, mean_a, mean_b) / n1) @ wb,
+                             full_matrices=False)
     return wa, wb, u, s, vt
 
 
@@ -188,8 +199,8 @@ class CCAAligner(_Projections):
         if not 0.0 <= float(self.reg) <= 1.0:
             raise ValueError(f"reg must be in [0, 1], got {self.reg}")
         k = self._n_components(a, b)
-        self.mean_a_, self.mean_b_ = a.mean(axis=0), b.mean(axis=0)
-        wa, wb, u, s, vt = cca_solution(a - self.mean_a_, b - self.mean_b_, float(self.reg))
+        self.mean_a_, self.mean_b_ = column_means(a), column_means(b)
+        wa, wb, u, s, vt = cca_solution(a, b, float(self.reg), self.mean_a_, self.mean_b_)
         rho = np.clip(s[:k], 0.0, 1.0)
         if self.n_components is None and float(self.power) > 0 and rho[0] > 0:
             k = max(1, int(np.count_nonzero((rho / rho[0]) ** float(self.power) >= self.MIN_WEIGHT)))

@@ -202,6 +202,8 @@ class MapLegend(QFrame):
         if parent is None:
             return
         width = max(LEGEND_MIN_WIDTH, min(LEGEND_WIDTH, int(MAX_SHARE * parent.width())))
+        if self.user_folded is False:  # asked for: its rows whole, even over a small map
+            width = min(LEGEND_WIDTH, parent.width() - 2 * MARGIN)
         for label in (self.note, self.extra):
             label.setMaximumWidth(width - 16)
         self.rows_box.adjustSize()
